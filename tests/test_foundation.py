@@ -84,3 +84,17 @@ def test_load_audio_missing_and_corrupt(tmp_path):
     bad.write_bytes(b"ID3" + b"\x00garbage" * 50)
     with pytest.raises(InputError, match="bad.mp3"):
         load_audio(bad)
+
+
+def test_blink_curve_rate_and_seed():
+    from audio2kp.blinks import blink_curve
+
+    fps, minutes = 25, 4
+    n = int(fps * 60 * minutes)
+    a = blink_curve(n, fps, 15, np.random.default_rng(3))
+    b = blink_curve(n, fps, 15, np.random.default_rng(3))
+    assert np.array_equal(a, b)
+    onsets = np.sum((a[1:] > 0.5) & (a[:-1] <= 0.5))
+    assert 10 * minutes <= onsets <= 20 * minutes
+    assert not blink_curve(n, fps, 0, np.random.default_rng(3)).any()
+    assert a.min() >= 0 and a.max() <= 1
