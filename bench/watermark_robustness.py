@@ -126,9 +126,11 @@ def _cut(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([frames[:middle - half], frames[middle + half:]])
 
 
-#: name -> (change on decoded frames, CRF of the re-encode); "none" checks the tool's own file.
+#: name -> (change on decoded frames, CRF of the re-encode); "none" checks the tool's own file, "frames (no codec)"
+#: the marked frames before any encoding.
 CONDITIONS: Dict[str, tuple] = {
-    "none": (None, None), "crf18": (lambda f: f, 18), "crf23": (lambda f: f, 23), "crf28": (lambda f: f, 28),
+    "frames (no codec)": ("raw", None), "none": (None, None),
+    "crf18": (lambda f: f, 18), "crf23": (lambda f: f, 23), "crf28": (lambda f: f, 28),
     "half-size": (_half, PLATFORM_CRF), "crop 5%": (_crop, PLATFORM_CRF),
     "brightness +10%": (_brighter, PLATFORM_CRF), "cut 2 s": (_cut, PLATFORM_CRF),
 }
@@ -198,7 +200,12 @@ def run_method(method: Method, clips: Dict[str, np.ndarray], folder: Path) -> No
             method.detect_s.append(time.perf_counter() - start)
         decoded = _read(base)
         for condition, (change, crf) in CONDITIONS.items():
-            frames = decoded if change is None else _read(write_video(folder / "t.mp4", change(decoded), FPS, crf=crf))
+            if isinstance(change, str):
+                frames = marked
+            elif change is None:
+                frames = decoded
+            else:
+                frames = _read(write_video(folder / "t.mp4", change(decoded), FPS, crf=crf))
             hit, payload_ok = method.found(frames)
             method.hits.setdefault(condition, []).append(bool(hit))
             method.payload_ok.setdefault(condition, []).append(bool(payload_ok))
@@ -268,7 +275,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 clips and 60 clean clips (smoke test)")
     parser.add_argument("--clean", type=int, default=500, help="number of clean clips for false positives")
-    parser.add_argument("--dwt-clips", type=int, default=8, help="clips for dwtDct (slow: ~13 ms/frame)")
+    parser.add_argument("--dwt-clips", type=int, default=6, help="clips for dwtDct (slow: ~13 ms/frame)")
     args = parser.parse_args()
     photos = face_photos()
     names = list(photos)[:6] if args.quick else list(photos)
@@ -286,7 +293,7 @@ def main() -> None:
             subset = clips if method is methods[0] else dict(list(clips.items())[:min(args.dwt_clips, len(clips))])
             run_method(method, subset, folder)
         clean_count = 60 if args.quick else args.clean
-        fp = {m.name: false_positives(m, photos, clean_count if m is methods[0] else min(100, clean_count), folder)
+        fp = {m.name: false_positives(m, photos, clean_count if m is methods[0] else min(60, clean_count), folder)
               for m in methods}
     wk = wrong_key(dict(list(clips.items())[:6]))
     crop = save_flat_crop(photos)

@@ -2,9 +2,9 @@
 
 Each frame gets ``delta = amplitude * mask * P`` added to R, G and B alike (so only luma changes), where ``P`` is
 the key's tile (unit RMS) carrying the payload, repeated over the frame, and ``mask`` follows the local texture:
-small on flat regions (skin, sky, walls: RMS about half a level, mostly 0 or +-1 after rounding), larger in texture where the eye
-does not see it and where H.264 keeps more detail. The change per frame is capped so that every frame's PSNR
-against the input stays at or above :attr:`WatermarkStrength.min_psnr_db`.
+small on flat regions (skin, sky, walls: RMS 0.8 level, mostly 0 or +-1 after rounding), larger in
+texture where the eye does not see it and where H.264 keeps more detail. The change per frame is capped so that
+every frame's PSNR against the input stays at or above :attr:`WatermarkStrength.min_psnr_db`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class WatermarkStrength:
 
     amplitude: float = 2.0
     reference_activity: float = 4.0
-    min_gain: float = 0.28
+    min_gain: float = 0.4
     max_gain: float = 2.25
     min_psnr_db: float = 41.0
 
