@@ -10,7 +10,7 @@ every frame's PSNR against the input stays at or above :attr:`WatermarkStrength.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
