@@ -7,6 +7,7 @@ only rebuilds tensors and plain containers: a pickle that would import or call a
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import pickletools
@@ -23,6 +24,10 @@ from .config import FommConfig
 from .errors import InputError
 from .model import DISCRIMINATOR, GENERATOR, KP_DETECTOR, FommModel
 
+logger = logging.getLogger(__name__)
+
+#: State-dict suffix of the BatchNorm batch counters.
+BATCH_COUNTER = "num_batches_tracked"
 #: Top-level keys of an official checkpoint that hold optimizer states.
 OPTIMIZER_KEYS = ("optimizer_generator", "optimizer_discriminator", "optimizer_kp_detector")
 
@@ -108,6 +113,27 @@ def _strip_module_prefix(state: Mapping[str, Any]) -> Dict[str, Any]:
     return dict(state)
 
 
+def _fill_batch_counters(state: Dict[str, Any], expected: Mapping[str, torch.Tensor]) -> Dict[str, Any]:
+    """Add BatchNorm ``num_batches_tracked`` counters a checkpoint lacks (files from torch < 0.4.1 have none).
+
+    The counter never affects the outputs here (momentum is fixed at 0.1), so 0 is as good as any value.
+    """
+    missing = [k for k in expected if k.endswith(BATCH_COUNTER) and k not in state]
+    if missing:
+        logger.info("checkpoint has no %s for %d BatchNorm layers; using 0", BATCH_COUNTER, len(missing))
+        for key in missing:
+            state[key] = torch.zeros((), dtype=torch.long)
+    return state
+
+
+def _load_component(module: torch.nn.Module, state: Mapping[str, Any], source: str, hint: str = "") -> None:
+    state = _fill_batch_counters(_strip_module_prefix(state), module.state_dict())
+    try:
+        module.load_checked_state_dict(state, source)  # type: ignore[attr-defined]
+    except InputError as exc:
+        raise InputError(f"{exc}{hint}") from None
+
+
 def model_from_official_checkpoint(
     path: Union[str, Path], config: FommConfig, with_discriminator: bool = True
 ) -> FommModel:
@@ -119,10 +145,11 @@ def model_from_official_checkpoint(
     data = read_official_checkpoint(path)
     has_disc = with_discriminator and config.discriminator is not None and isinstance(data.get(DISCRIMINATOR), Mapping)
     model = FommModel(config, with_discriminator=has_disc)
-    model.kp_detector.load_checked_state_dict(_strip_module_prefix(data[KP_DETECTOR]), f"{path} [{KP_DETECTOR}]")
-    model.generator.load_checked_state_dict(_strip_module_prefix(data[GENERATOR]), f"{path} [{GENERATOR}]")
+    _load_component(model.kp_detector, data[KP_DETECTOR], f"{path} [{KP_DETECTOR}]")
+    _load_component(model.generator, data[GENERATOR], f"{path} [{GENERATOR}]")
     if model.discriminator is not None:
-        model.discriminator.load_checked_state_dict(_strip_module_prefix(data[DISCRIMINATOR]), f"{path} [{DISCRIMINATOR}]")
+        hint = " (the discriminator is only needed for training; convert without it (--no-discriminator) to skip it)"
+        _load_component(model.discriminator, data[DISCRIMINATOR], f"{path} [{DISCRIMINATOR}]", hint)
     return model.eval()
 
 

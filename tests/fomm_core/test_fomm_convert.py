@@ -211,3 +211,29 @@ def test_presets_match_official_yaml_semantics():
     cfg = load_official_yaml(SHARED / "fomm" / "fixture_small_config.yaml")
     assert cfg.kp_detector.block_expansion == 8 and cfg.generator.num_bottleneck_blocks == 2
     assert cfg.discriminator.use_kp and cfg.discriminator.scales == (1,)
+
+
+def test_checkpoint_without_batch_counters_and_with_dataparallel_prefix(tmp_path):
+    """Old checkpoints lack num_batches_tracked; DataParallel ones prefix every key with 'module.'."""
+    model = FommModel(tiny_config()).eval()
+    perturb(model, seed=9)
+    gen_state = {f"module.{k}": v for k, v in model.generator.state_dict().items()}
+    kp_state = {k: v for k, v in model.kp_detector.state_dict().items() if not k.endswith("num_batches_tracked")}
+    ckpt = tmp_path / "old.pth.tar"
+    torch.save({"kp_detector": kp_state, "generator": gen_state, "epoch": 3}, ckpt)
+    loaded = model_from_official_checkpoint(ckpt, load_official_yaml(official_yaml(tmp_path / "t.yaml")))
+    assert loaded.discriminator is None
+    for k, v in model.generator.state_dict().items():
+        assert torch.equal(loaded.generator.state_dict()[k], v), k
+    assert torch.equal(loaded.kp_detector.kp.weight, model.kp_detector.kp.weight)
+
+
+def test_discriminator_mismatch_hints_at_skipping_it(tmp_path, capsys):
+    model = FommModel(tiny_config(sn=False))
+    ckpt = official_checkpoint(tmp_path / "plain-disc.pth.tar", model)
+    sn_cfg = str(official_yaml(tmp_path / "sn.yaml", sn=True))
+    assert main(["convert-fomm", str(ckpt), str(tmp_path / "o"), "--config", sn_cfg]) == 2
+    err = capsys.readouterr().err
+    assert "[discriminator]" in err and "weight_orig" in err and "without it" in err
+    assert main(["convert-fomm", str(ckpt), str(tmp_path / "o"), "--config", sn_cfg, "--no-discriminator"]) == 0
+    assert not (tmp_path / "o" / "discriminator").exists()
