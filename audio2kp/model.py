@@ -265,7 +265,7 @@ class Audio2KP(nn.Module):
         kl = cond.new_zeros(())
         if teacher_pose is not None:
             mu, logvar = self.pose_posterior(cond, teacher_pose)
-            pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
             kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
             first_frame = 0
         if pose_latent is None:
