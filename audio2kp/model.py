@@ -110,7 +110,8 @@ class Audio2KPOutput:
         expr_value: ``(B, T, K, 2)`` expression keypoints (source frame of reference), in [-1, 1].
         expr_jacobian: ``(B, T, K, 2, 2)`` expression Jacobians.
         pose: ``(B, T, 4)`` angle (rad), log scale, translation (x, y).
-        kl: KL divergence of the pose latent from N(0, I), mean per latent number (0 without a teacher).
+        kl: ``(Z,)`` KL divergence of the pose latent from N(0, I) per latent dimension, mean over windows and
+            latent steps (zeros without a teacher).
     """
 
     expr_value: Tensor
@@ -256,11 +257,11 @@ class Audio2KP(nn.Module):
         cond = self.condition(samples, times_s, source)
         value, jac = self.expression(cond, blink, source)
         b, t, _ = cond.shape
-        kl = cond.new_zeros(())
+        kl = cond.new_zeros(self.config.pose_latent_dim)
         if teacher_pose is not None:
             mu, logvar = self.pose_posterior(cond, teacher_pose)
             pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(dim=(0, 1))  # (Z,) nats per latent number
             first_frame = 0
         if pose_latent is None:
             pose_latent = cond.new_zeros(b, 1, self.config.pose_latent_dim)

@@ -13,14 +13,20 @@ from fomm_core.errors import InputError
 
 @dataclass
 class LossWeights:
-    """Weights of the loss terms (see :mod:`audio2kp.training.losses`)."""
+    """Weights of the loss terms (see :mod:`audio2kp.training.losses`).
+
+    Head pose parameters move by about 0.01 (radians, log scale, normalised units), so their weight is
+    higher and the KL weight low; ``kl_free_nats`` ("free bits") leaves each latent dimension that much KL
+    unpenalised, so the pose latent is used instead of collapsing (a collapsed latent samples a still head).
+    """
 
     keypoints: float = 1.0
     jacobians: float = 0.5
     velocity: float = 1.0
     expression: float = 1.0
-    pose: float = 1.0
-    kl: float = 0.01
+    pose: float = 5.0
+    kl: float = 0.005
+    kl_free_nats: float = 0.5
 
 
 @dataclass
