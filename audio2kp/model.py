@@ -212,8 +212,9 @@ class Audio2KP(nn.Module):
         """Per-frame conditioning ``(B, T, hidden)`` from audio ``(B, S)`` sampled at ``times_s`` ``(T,)``
         and the source keypoints (batch ``B`` or 1)."""
         b = samples.shape[0]
-        feats = self.encoder(samples, times_s)  # (B, T, F)
-        src = torch.cat([source.value.flatten(1), source.jacobian.flatten(1)], dim=1)  # (B|1, K*6)
+        dtype = self.source_in[0].weight.dtype
+        feats = self.encoder(samples, times_s).to(dtype)  # (B, T, F)
+        src = torch.cat([source.value.flatten(1), source.jacobian.flatten(1)], dim=1).to(dtype)  # (B|1, K*6)
         return self.audio_in(feats) + self.source_in(src).expand(b, -1)[:, None, :]
 
     def expression(self, cond: Tensor, blink: Tensor, source: Keypoints):
