@@ -265,12 +265,22 @@ class Trainer:
         with open(self.out / METRICS_FILE, "a") as fh:
             fh.write(json.dumps({"step": self.step, "kind": kind, **values}) + "\n")
 
+    def _end_cut_line(self) -> None:
+        """After a crash mid-write, end the cut-off last line of ``metrics.jsonl`` so new rows stay readable."""
+        path = self.out / METRICS_FILE
+        if path.exists() and path.stat().st_size > 0:
+            with open(path, "rb+") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+
     def run(self, stop_at_step: Optional[int] = None, progress: Optional[Callable[[int, dict], None]] = None) -> Optional[Path]:
         """Train until ``cfg.steps`` (or ``stop_at_step``). Returns the saved model folder when finished."""
         cfg = self.cfg
         if self.rt.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            self._end_cut_line()
         self.resume()
         end = min(cfg.steps, stop_at_step) if stop_at_step is not None else cfg.steps
         batches = self.batches(self.step)
