@@ -1,6 +1,6 @@
 """The audio2kp learning proof on data made here (see README, "Audio2KP: model and training").
 
-    python bench/audio2kp_learning_proof.py [--work DIR] [--steps 2000] [--wav2vec-steps 20]
+    python bench/audio2kp_learning_proof.py [--work DIR] [--steps 2000] [--wav2vec-steps 60]
 
 1. ``talking-head synth-corpus``: 320 training clips and 40 held-out clips (new sentences; half spoken by a
    voice never heard in training), ground truth from espeak-ng's own phoneme timings.
@@ -51,7 +51,8 @@ def wav2vec_config(work: Path, steps: int) -> Path:
                             conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
         Wav2Vec2Model(hf).save_pretrained(str(folder))
     cfg = json.loads(json.dumps(MEL_CONFIG))
-    cfg.update(out_dir="run_wav2vec", steps=steps, checkpoint_every=steps, val_every=steps, log_every=1, warmup_steps=2)
+    cfg.update(out_dir="run_wav2vec", steps=steps, checkpoint_every=steps, val_every=steps, log_every=1,
+               warmup_steps=max(2, steps // 6))
     cfg["model"]["audio_context_s"] = 0.5
     cfg["model"]["features"] = {"kind": "wav2vec", "pretrained": str(folder)}
     path = work / "synth_wav2vec.json"
@@ -63,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="/tmp/audio2kp_proof")
     parser.add_argument("--steps", type=int, default=MEL_CONFIG["steps"])
-    parser.add_argument("--wav2vec-steps", type=int, default=20)
+    parser.add_argument("--wav2vec-steps", type=int, default=60)
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
