@@ -54,6 +54,8 @@ class TrainConfig:
         device: ``"auto"`` (a GPU when there is one), ``"cpu"`` or ``"cuda"``.
         bf16: bf16 autocast on GPU (ignored on CPU).
         threads: CPU threads for torch (``None``: torch's default).
+        deterministic: deterministic GPU kernels (slower), so that a resumed GPU run repeats its losses
+            exactly as a CPU run does; off by default.
         source_frame: which frame of a clip plays the source photo: ``"random"`` or ``"first"``.
         gain_db: random gain range applied to the audio of each window, dB.
         windows_per_epoch: windows in one pass of the sampler (``None``: the data's frames / window).
@@ -83,6 +85,7 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = True
     threads: Optional[int] = None
+    deterministic: bool = False
     source_frame: str = "random"
     gain_db: List[float] = field(default_factory=lambda: [-6.0, 6.0])
     windows_per_epoch: Optional[int] = None

@@ -106,6 +106,10 @@ class Trainer:
         self.ckpt_root = self.out / CHECKPOINT_DIR
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = False
+            torch.use_deterministic_algorithms(True, warn_only=True)
         self._seed_everything(cfg.seed)
         self._build_data()
         self._build_model()
