@@ -18,6 +18,10 @@ from fomm_core.errors import InputError
 COMMANDS: List[str] = []
 COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
 COMMANDS.append("detect")
+COMMANDS.append("animate")
+COMMANDS.append("synth_corpus")
+COMMANDS.append("train_audio2kp")
+COMMANDS.append("eval_audio2kp")
 
 
 def build_parser() -> argparse.ArgumentParser:
