@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS.append("drive")  # talking_head/commands/drive.py: video-driven animation (issue 2)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -185,44 +185,60 @@ def render_track(
         bar.close()
 
 
+def load_renderer(model: Union[Any, PathLike], device: Union[str, torch.device] = "cpu") -> Any:
+    """A renderer object as is, or a FOMM model folder / hub id loaded as a ``FommRenderer`` on ``device``."""
+    if isinstance(model, (str, os.PathLike)):
+        from fomm_core.fomm_renderer import FommRenderer
+
+        renderer = FommRenderer.from_pretrained(model)
+        renderer.model.to(device)
+        return renderer
+    return model
+
+
 def drive(
     source_image: ImageLike,
     driving_video: PathLike,
     output: PathLike,
-    renderer: Any,
+    model: Union[Any, PathLike],
     options: DriveOptions = DriveOptions(),
     progress: ProgressFactory = _silent,
     crf: int = DEFAULT_CRF,
+    device: Union[str, torch.device] = "cpu",
 ) -> Path:
     """Animate ``source_image`` with the motion of ``driving_video`` into ``output`` (MP4).
 
     The output has the driving video's frame count and fps, and its audio track (re-encoded as mono AAC,
-    aligned); frames are ``renderer.image_size`` square.
+    aligned); frames are ``image_size`` square.
 
     Args:
         source_image: path or array (any mode and size; centre-cropped and resized).
         driving_video: any video PyAV reads.
         output: the MP4 to write (atomically: nothing appears there on error).
-        renderer: a FOMM renderer (``image_size``, ``detect``, ``prepare``, ``render``; see fomm_core).
+        model: a FOMM model folder (``FommModel.save_pretrained``) or hub id, or a renderer object
+            (``image_size``, ``detect``, ``prepare``, ``render``: ``fomm_core.FommRenderer``).
         options: relative / absolute motion, adapt scale, best frame, batch size.
-        progress: progress-bar factory (the CLI passes tqdm).
+        progress: progress-bar factory ``(stage, total) -> bar`` (the CLI passes tqdm).
         crf: x264 quality.
+        device: where a model loaded from a folder runs.
 
     Raises:
-        InputError: unreadable image or video (missing, not an image/video, no frames, truncated),
-            an output path that cannot be written.
+        InputError: unreadable image or video (missing, not an image/video, no frames, truncated), an
+            output path that cannot be written, a bad model folder. Inputs and the output path are checked
+            before the model is loaded.
     """
-    info = probe_video(driving_video)  # fail fast on a bad video, before any work
-    device = _device_of(renderer)
-    source = load_source(source_image, renderer.image_size, device)
+    info = probe_video(driving_video)  # fail fast on a bad video, before any heavy work
+    image = load_image(source_image)
     audio = read_audio(driving_video)
     with VideoWriter(output, info.fps, audio=audio, crf=crf) as writer:  # fails fast on an unwritable path
+        renderer = load_renderer(model, device)
+        source = to_tensor(fit_square(image, renderer.image_size)[None], _device_of(renderer))
         with torch.inference_mode():
             state = renderer.prepare(source)
         track = driving_track(renderer, driving_video, options.batch_size, progress)
         initial = best_frame(state.keypoints, track) if options.find_best_frame else 0
-        motion = transfer_motion(state.keypoints, track, options, initial)
-        for frames in render_track(renderer, state, motion, options.batch_size, progress):
+        moved = transfer_motion(state.keypoints, track, options, initial)
+        for frames in render_track(renderer, state, moved, options.batch_size, progress):
             writer.write(frames)
     return Path(output)
 
@@ -243,6 +259,7 @@ __all__ = [
     "best_frame",
     "drive",
     "driving_track",
+    "load_renderer",
     "load_source",
     "render_track",
     "transfer_motion",
