@@ -30,9 +30,9 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fomm_core.config import preset  # noqa: E402
-from fomm_core.generator import OcclusionAwareGenerator  # noqa: E402
+from fomm_core.fomm_renderer import FommRenderer  # noqa: E402
 from fomm_core.keypoints import Keypoints  # noqa: E402
-from fomm_core.kp_detector import KPDetector  # noqa: E402
+from fomm_core.model import FommModel  # noqa: E402
 from fomm_core.relative import normalize_kp  # noqa: E402
 from talking_head.drive import to_tensor  # noqa: E402
 from talking_head.media.image import fit_square  # noqa: E402
@@ -73,12 +73,12 @@ def make_inputs(num_frames: int, size: int, device: torch.device):
     return source, to_tensor(np.stack(frames), device)  # (1, 3, S, S), (T, 3, S, S)
 
 
-def build_networks(device: torch.device, seed: int = 0):
-    config = preset("vox-256")
+def build_networks(device: torch.device, size: int, seed: int = 0) -> FommModel:
+    """vox-256's networks with random weights (``size`` other than 256 only for quick smoke runs)."""
     torch.manual_seed(seed)
-    kp_detector = KPDetector(config.kp_detector).to(device).eval()
-    generator = OcclusionAwareGenerator(config.generator).to(device).eval()
-    return kp_detector, generator
+    config = preset("vox-256")
+    config.image_size = size
+    return FommModel(config, with_discriminator=False).to(device).eval()
 
 
 def motion(kp_source: Keypoints, kp_driving: Keypoints, kp_initial: Keypoints) -> Keypoints:
@@ -97,30 +97,30 @@ def run_naive(kp_detector, generator, source, frames) -> torch.Tensor:
     return torch.cat(out)
 
 
-def drive_step_factory(kp_detector, generator, source, kp_initial) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The drive path's per-batch work after the source was encoded once."""
-    kp_source = kp_detector(source)
-    encoding = generator.prepare_source(source, kp_source)
+def drive_step_factory(model: FommModel, source, kp_initial) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The drive path's per-batch work (``FommRenderer``, as ``talking_head.drive`` calls it) after the
+    source was encoded once by ``prepare``."""
+    renderer = FommRenderer(model)
+    state = renderer.prepare(source)
 
     def step(batch: torch.Tensor) -> torch.Tensor:
-        kp_driving = kp_detector(batch)
-        return generator.render(encoding, motion(kp_source, kp_driving, kp_initial), with_visuals=False).prediction
+        kp_driving = renderer.detect(batch)
+        return renderer.render(state, motion(state.keypoints, kp_driving, kp_initial))
 
     return step
 
 
 @torch.inference_mode()
-def run_drive(kp_detector, generator, source, frames, batch: int, channels_last: bool, bf16: bool, compile_: bool):
+def run_drive(model: FommModel, source, frames, batch: int, channels_last: bool, bf16: bool, compile_: bool):
     device_type = frames.device.type
     if channels_last:
-        kp_detector = kp_detector.to(memory_format=torch.channels_last)
-        generator = generator.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)
         source = source.contiguous(memory_format=torch.channels_last)
         frames = frames.contiguous(memory_format=torch.channels_last)
     autocast = torch.autocast(device_type, dtype=torch.bfloat16) if bf16 else nullcontext()
     with autocast:
-        kp_initial = kp_detector(frames[:1])
-        step = drive_step_factory(kp_detector, generator, source, kp_initial)
+        kp_initial = model.kp_detector(frames[:1])
+        step = drive_step_factory(model, source, kp_initial)
         if compile_:
             step = torch.compile(step)
         step(frames[:batch])  # warm-up (and compilation) outside the timing
@@ -130,8 +130,7 @@ def run_drive(kp_detector, generator, source, frames, batch: int, channels_last:
         _sync(frames.device)
         seconds = time.perf_counter() - start
     if channels_last:
-        kp_detector.to(memory_format=torch.contiguous_format)
-        generator.to(memory_format=torch.contiguous_format)
+        model.to(memory_format=torch.contiguous_format)
     return torch.cat(outputs).contiguous(), seconds
 
 
@@ -141,8 +140,9 @@ def _sync(device: torch.device) -> None:
 
 
 @torch.inference_mode()
-def count_flops(kp_detector, generator, source, frames) -> Dict[str, float]:
+def count_flops(model: FommModel, source, frames) -> Dict[str, float]:
     """FLOPs of one frame (batch 1): naive loop step and drive-path step."""
+    kp_detector, generator = model.kp_detector, model.generator
     kp_initial = kp_detector(frames[:1])
     with FlopCounterMode(display=False) as naive:
         kp_source = kp_detector(source)
@@ -152,7 +152,7 @@ def count_flops(kp_detector, generator, source, frames) -> Dict[str, float]:
         kp_detector(frames[:1])
     with FlopCounterMode(display=False) as full_generator:
         generator(source, kp_driving=kp_driving, kp_source=kp_source)
-    step = drive_step_factory(kp_detector, generator, source, kp_initial)
+    step = drive_step_factory(model, source, kp_initial)
     with FlopCounterMode(display=False) as drive:
         step(frames[:1])
     return {
@@ -188,9 +188,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    kp_detector, generator = build_networks(device)
+    model = build_networks(device, args.size)
+    kp_detector, generator = model.kp_detector, model.generator
     source, frames = make_inputs(max(args.frames, args.naive_frames), args.size, device)
-    flops = count_flops(kp_detector, generator, source, frames)
+    flops = count_flops(model, source, frames)
 
     results: List[Result] = []
     naive_frames = frames[: args.naive_frames]
@@ -204,7 +205,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     reference: Optional[torch.Tensor] = None
     for name in [o.strip() for o in args.options.split(",") if o.strip()]:
         channels_last, bf16, compile_ = OPTIONS[name]
-        out, seconds = run_drive(kp_detector, generator, source, frames[: args.frames], args.batch, channels_last, bf16, compile_)
+        out, seconds = run_drive(model, source, frames[: args.frames], args.batch, channels_last, bf16, compile_)
         result = Result(name, args.batch, args.frames, seconds, flops["drive"])
         n = min(args.naive_frames, out.shape[0])
         result.max_diff_naive = float((out[:n] - naive_out[:n]).abs().max())
