@@ -16,6 +16,10 @@ from fomm_core.errors import InputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: List[str] = []
+COMMANDS.append("animate")
+COMMANDS.append("synth_corpus")
+COMMANDS.append("train_audio2kp")
+COMMANDS.append("eval_audio2kp")
 
 
 def build_parser() -> argparse.ArgumentParser:
