@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS.append("drive")  # talking_head/commands/drive.py: video-driven animation (issue 2)
+COMMANDS.append("prepare")  # talking_head/commands/prepare.py: audio2kp training shards (issue 4)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -12,48 +12,20 @@ from PIL import Image
 from scipy.signal import correlate
 
 from audio2kp.audio import load_audio
-from fomm_core.config import DenseMotionConfig, FommConfig, GeneratorConfig, KPDetectorConfig
 from fomm_core.fomm_renderer import FommRenderer
-from fomm_core.model import FommModel
+from media_tiny_fomm import SIZE, save_tiny_model
 from talking_head.cli import main
 from talking_head.drive import DriveOptions, best_frame, drive, driving_track, load_source, transfer_motion
 from talking_head.media.image import fit_square
 from talking_head.media.video_reader import iter_frames, probe_video, read_audio
 from talking_head.media.video_writer import write_video
 
-SIZE = 64  # the tiny model's resolution
 FPS = 10
-NUM_KP = 5
-
-
-def tiny_fomm_config() -> FommConfig:
-    """vox-256's structure at 64x64 with narrow layers (a second per test, not minutes)."""
-    return FommConfig(
-        kp_detector=KPDetectorConfig(num_kp=NUM_KP, block_expansion=8, max_features=32, num_blocks=3),
-        generator=GeneratorConfig(
-            num_kp=NUM_KP, block_expansion=8, max_features=32, num_down_blocks=2, num_bottleneck_blocks=1,
-            dense_motion=DenseMotionConfig(block_expansion=8, max_features=32, num_blocks=3),
-        ),
-        discriminator=None,
-        image_size=SIZE,
-    )
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = FommModel(tiny_fomm_config())
-    with torch.no_grad():
-        # Kaiming-scaled conv weights keep signals alive through the random network, so the frames
-        # depend on the motion; a non-trivial Jacobian head exercises the relative Jacobians.
-        for name, weight in model.named_parameters():
-            if weight.ndim == 4 and "down.weight" not in name:
-                fan_in = weight.shape[1] * weight.shape[2] * weight.shape[3]
-                weight.normal_(0, (2.0 / fan_in) ** 0.5)
-        model.kp_detector.jacobian.weight.normal_(0, 0.01)
-    folder = tmp_path_factory.mktemp("model") / "tiny-fomm"
-    model.save_pretrained(folder)
-    return folder
+    return save_tiny_model(tmp_path_factory.mktemp("model") / "tiny-fomm")
 
 
 @pytest.fixture(scope="module")
