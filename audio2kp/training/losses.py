@@ -10,10 +10,10 @@ import torch
 from torch import Tensor
 
 from fomm_core.keypoints import Keypoints
-from fomm_core.similarity import fit_similarity
 
 from ..features import frame_times
-from ..model import Audio2KP, similarity_to_pose
+from ..model import Audio2KP
+from ..posefit import fit_pose, undo_pose
 from .config import LossWeights
 from .dataset import WindowBatch
 
@@ -38,28 +38,21 @@ class LossTerms:
 def teacher_split(batch: WindowBatch):
     """The teacher's pose ``(B, T, 4)`` (similarity from the source to each frame) and its pose-free
     expression ``(B, T, K, 2)``, ``(B, T, K, 2, 2)``."""
-    poses, values, jacs = [], [], []
-    for b in range(batch.kp_value.shape[0]):
-        sim = fit_similarity(batch.source_value[b].float(), batch.kp_value[b].float())  # T transforms
-        poses.append(similarity_to_pose(sim))
-        values.append(sim.inverse_points(batch.kp_value[b].float()))
-        jacs.append(sim.inverse_jacobians(batch.kp_jacobian[b].float()))
-    return torch.stack(poses), torch.stack(values), torch.stack(jacs)
+    pose = fit_pose(batch.source_value.float(), batch.kp_value.float())
+    value, jac = undo_pose(pose, batch.kp_value.float(), batch.kp_jacobian.float())
+    return pose, value, jac
 
 
 def compute_losses(model: Audio2KP, batch: WindowBatch, weights: LossWeights, fps: float, context: int,
                    sample_rate: int, autocast: bool = False) -> LossTerms:
     """Run ``model`` (or its DDP wrapper) on ``batch`` and score it against the teacher."""
-    b, t, k = batch.kp_value.shape[:3]
     pose_t, expr_v_t, expr_j_t = teacher_split(batch)
-    times = frame_times(t, fps, context / sample_rate)
+    times = frame_times(batch.kp_value.shape[1], fps, context / sample_rate)
     source = Keypoints(batch.source_value, batch.source_jacobian)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
         out = model(batch.audio, times, source, batch.blink, teacher_pose=pose_t)
     out.expr_value, out.expr_jacobian, out.pose = out.expr_value.float(), out.expr_jacobian.float(), out.pose.float()
-    full = out.full()
-    value = full.value.reshape(b, t, k, 2)  # (B*T, K, 2) -> (B, T, K, 2)
-    jac = full.jacobian.reshape(b, t, k, 2, 2)  # (B*T, K, 2, 2) -> (B, T, K, 2, 2)
+    value, jac = out.full()  # (B, T, K, 2), (B, T, K, 2, 2)
     l1 = lambda a, c: (a - c).abs().mean()  # noqa: E731
     vel = lambda x: x[:, 1:] - x[:, :-1]  # noqa: E731
     terms = dict(
