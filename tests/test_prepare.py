@@ -58,8 +58,9 @@ def test_prepare_writes_shards_skips_bad_videos_and_resumes(tmp_path, corpus, mo
     out = tmp_path / "shards"
     code = main(["prepare", str(root), str(out), "--fomm", str(model_dir), "--batch-size", "8"])
     assert code == 0
-    err = capsys.readouterr().err
-    assert "videos" in err and "1 prepared, 0 done before, 4 skipped" in err  # progress bar and summary
+    printed = capsys.readouterr()
+    assert "videos: 100%" in printed.err and "video/s" in printed.err  # the progress bar
+    assert "1 prepared, 0 done before, 4 skipped" in printed.out and "skipped mute.mp4: no audio track" in printed.out
 
     report = json.loads((out / "prepare_report.json").read_text())
     assert [r["clip_id"] for r in report["prepared"]] == ["talks__alice.mp4"]
