@@ -129,14 +129,20 @@ def driving_track(
 
 
 def _normalised(points: Tensor) -> Tensor:
-    """``(..., K, 2)`` keypoints centred and divided by the square root of their convex hull's area."""
+    """``(..., K, 2)`` keypoints centred and divided by the square root of their convex hull's area
+    (by their RMS spread when the hull has no area, e.g. collinear keypoints of an untrained model)."""
+    from fomm_core.errors import InputError
     from fomm_core.relative import convex_hull_area
 
     flat = points.reshape(-1, *points.shape[-2:])  # (..., K, 2) -> (N, K, 2)
     out = []
     for kp in flat:
         centred = kp - kp.mean(dim=0, keepdim=True)
-        out.append(centred / max(convex_hull_area(kp), 1e-12) ** 0.5)
+        try:
+            scale = convex_hull_area(kp) ** 0.5
+        except InputError:
+            scale = float(centred.pow(2).sum(dim=1).mean().sqrt())
+        out.append(centred / max(scale, 1e-12))
     return torch.stack(out).reshape(points.shape)  # (N, K, 2) -> (..., K, 2)
 
 

@@ -13,7 +13,9 @@ from scipy.signal import correlate
 
 from audio2kp.audio import load_audio
 from fomm_core.fomm_renderer import FommRenderer
-from media_tiny_fomm import SIZE, save_tiny_model
+from fomm_core.keypoints import Keypoints
+from fomm_core.motion_track import MotionTrack
+from media_tiny_fomm import NUM_KP, SIZE, save_tiny_model
 from talking_head.cli import main
 from talking_head.drive import DriveOptions, best_frame, drive, driving_track, load_source, transfer_motion
 from talking_head.media.image import fit_square
@@ -205,3 +207,11 @@ def test_bad_unwritable_output(tmp_path, capsys, face_png, driving_video, model_
 def test_bad_model_folder(tmp_path, capsys, face_png, driving_video):
     err = _run_bad(tmp_path, capsys, face_png, driving_video, tmp_path / "no-model")
     assert "no-model" in err
+
+
+def test_best_frame_survives_collinear_keypoints():
+    line = torch.stack([torch.linspace(-0.5, 0.5, NUM_KP), torch.zeros(NUM_KP)], dim=1)  # (K, 2) on a line
+    source = Keypoints(line[None] * 0.5)
+    vertical = line.flip(1)  # the same line turned upright
+    track = MotionTrack(torch.stack([vertical, line * 0.5 + 0.1, line.flip(0)]), None, fps=FPS)
+    assert best_frame(source, track) == 1  # same shape up to scale and shift
