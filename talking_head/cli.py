@@ -20,6 +20,7 @@ COMMANDS.append("animate")
 COMMANDS.append("synth_corpus")
 COMMANDS.append("train_audio2kp")
 COMMANDS.append("eval_audio2kp")
+COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
 
 
 def build_parser() -> argparse.ArgumentParser:
