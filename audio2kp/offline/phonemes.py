@@ -1,0 +1,114 @@
+"""English phoneme recognition with PocketSphinx 5 in all-phone mode (no weights of our own).
+
+The pocketsphinx wheel ships the US English acoustic model (``model/en-us/en-us``) and a phone language
+model (``model/en-us/en-us-phone.lm.bin``); all-phone search decodes a phone sequence with times directly,
+without words. Labels are CMU/ARPAbet phones without stress (``AA``, ``B``, ``M``, ...), ``SIL`` for
+silence and ``NOISE`` for PocketSphinx's filler models (``+NSN+``, ``+SPN+``...).
+
+Long clips are decoded in chunks of at most :data:`CHUNK_SECONDS`, cut at the quietest moment near each
+border, so the decoder's memory does not grow with the clip.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Sample rate the acoustic model expects.
+SAMPLE_RATE = 16_000
+#: PocketSphinx's feature frame rate (frames per second): segment times come in these frames.
+PS_FRAME_RATE = 100
+#: Longest piece decoded as one utterance, seconds.
+CHUNK_SECONDS = 20.0
+#: How far before a chunk border to look for a quiet place to cut, seconds.
+CUT_SEARCH_SECONDS = 4.0
+#: Language weight of the phone LM: lower trusts the acoustics more (2 recognised espeak-ng speech best).
+LANGUAGE_WEIGHT = 2.0
+SILENCE = "SIL"
+NOISE = "NOISE"
+INT16_MAX = 32767
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One recognised phone.
+
+    Attributes:
+        label: ARPAbet phone without stress, ``SIL`` or ``NOISE``.
+        start: onset, seconds from the clip start.
+        end: offset, seconds (exclusive).
+    """
+
+    label: str
+    start: float
+    end: float
+
+
+def _model_paths():
+    from pocketsphinx import get_model_path
+
+    root = os.path.join(get_model_path(), "en-us")
+    return os.path.join(root, "en-us"), os.path.join(root, "en-us-phone.lm.bin")
+
+
+class PhonemeRecognizer:
+    """All-phone PocketSphinx decoder; build once, call :meth:`recognize` per clip."""
+
+    def __init__(self, language_weight: float = LANGUAGE_WEIGHT):
+        from pocketsphinx import Decoder
+
+        hmm, phone_lm = _model_paths()
+        self._decoder = Decoder(hmm=hmm, allphone=phone_lm, lw=language_weight, samprate=SAMPLE_RATE,
+                                loglevel="ERROR")
+
+    def recognize(self, samples: np.ndarray) -> List[Phone]:
+        """Phones of ``samples``, ``(N,)`` float32 in [-1, 1] at 16 kHz, in time order."""
+        phones: List[Phone] = []
+        for start, stop in chunk_bounds(samples):
+            phones.extend(self._decode(samples[start:stop], start / SAMPLE_RATE))
+        return phones
+
+    def _decode(self, samples: np.ndarray, offset: float) -> List[Phone]:
+        if len(samples) < SAMPLE_RATE // PS_FRAME_RATE * 3:
+            return [Phone(SILENCE, offset, offset + len(samples) / SAMPLE_RATE)]
+        pcm = (np.clip(samples, -1.0, 1.0) * INT16_MAX).astype(np.int16)
+        dec = self._decoder
+        dec.start_utt()
+        dec.process_raw(pcm.tobytes(), full_utt=True)
+        dec.end_utt()
+        out = []
+        for seg in dec.seg():
+            label = _normalise_label(seg.word)
+            out.append(Phone(label, offset + seg.start_frame / PS_FRAME_RATE,
+                             offset + (seg.end_frame + 1) / PS_FRAME_RATE))
+        return out
+
+
+def _normalise_label(word: str) -> str:
+    if word.startswith("+") or word.startswith("["):
+        return NOISE
+    if word in ("SIL", "<sil>", "<s>", "</s>"):
+        return SILENCE
+    return word.rstrip("012").upper()
+
+
+def chunk_bounds(samples: np.ndarray, chunk_seconds: float = CHUNK_SECONDS) -> List[tuple]:
+    """``(start, stop)`` sample ranges of at most ``chunk_seconds`` covering ``samples``, cut where quiet."""
+    chunk = int(chunk_seconds * SAMPLE_RATE)
+    search = int(min(CUT_SEARCH_SECONDS, chunk_seconds / 2) * SAMPLE_RATE)
+    hop = SAMPLE_RATE // PS_FRAME_RATE
+    bounds, start = [], 0
+    while len(samples) - start > chunk:
+        window = samples[start + chunk - search:start + chunk]
+        energy = np.square(window[: len(window) // hop * hop]).reshape(-1, hop).sum(1)  # (search/hop,)
+        cut = start + chunk - search + int(np.argmin(energy)) * hop + hop // 2
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, len(samples)))
+    return bounds
