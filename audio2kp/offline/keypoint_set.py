@@ -156,3 +156,32 @@ class LandmarkKeypointSet:
 
 #: The keypoint set of the ``"landmarks"`` space.
 LANDMARK_SET = LandmarkKeypointSet()
+
+
+#: Part labels for neighbourhoods: keypoints of two parts in one pair never share a local frame (the upper
+#: and lower lips, and the upper and lower lids, move apart and together).
+PART_OTHER, PART_UPPER_LIP, PART_LOWER_LIP = 0, 1, 2
+PART_UPPER_LID_R, PART_LOWER_LID_R, PART_UPPER_LID_L, PART_LOWER_LID_L = 3, 4, 5, 6
+FORBIDDEN_PART_PAIRS = (
+    (PART_UPPER_LIP, PART_LOWER_LIP),
+    (PART_UPPER_LID_R, PART_LOWER_LID_R),
+    (PART_UPPER_LID_L, PART_LOWER_LID_L),
+)
+_PART_OF_GROUP = {
+    "lips_outer_upper": PART_UPPER_LIP, "lips_inner_upper": PART_UPPER_LIP,
+    "lips_outer_lower": PART_LOWER_LIP, "lips_inner_lower": PART_LOWER_LIP,
+    "eyelid_right_upper": PART_UPPER_LID_R, "eyelid_right_lower": PART_LOWER_LID_R,
+    "eyelid_left_upper": PART_UPPER_LID_L, "eyelid_left_lower": PART_LOWER_LID_L,
+}
+
+
+def part_labels(keypoint_set: LandmarkKeypointSet = LANDMARK_SET) -> np.ndarray:
+    """``(K,)`` part label of every keypoint (see :data:`FORBIDDEN_PART_PAIRS`)."""
+    return np.concatenate([np.full(len(idx), _PART_OF_GROUP.get(name, PART_OTHER)) for name, idx in keypoint_set.groups])
+
+
+def landmark_neighbours(points: np.ndarray, keypoint_set: LandmarkKeypointSet = LANDMARK_SET) -> np.ndarray:
+    """``(K, N)`` neighbour indices of the source keypoints ``points`` (``(K, 2)``), lips and lids kept apart."""
+    from .geometry import neighbour_index
+
+    return neighbour_index(points, part_labels(keypoint_set), FORBIDDEN_PART_PAIRS)
