@@ -36,10 +36,11 @@ from .visemes import viseme_curves
 
 log = logging.getLogger(__name__)
 
-#: Share of the viseme opening kept at the quietest speech (the rest follows loudness).
-OPEN_LOUDNESS_FLOOR = 0.45
-#: Extra opening per semitone above the median pitch (louder, higher speech opens more).
-OPEN_PER_SEMITONE = 0.02
+#: Share of the opening that follows loudness (squared) rather than the viseme of the recognised phone:
+#: loudness is robust where recognition is not (other languages, singing, noise).
+LOUDNESS_SHARE = 0.3
+#: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
+OPEN_PER_SEMITONE = 0.01
 #: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
 PIVOT_BELOW_CHIN = 0.3
 
@@ -48,7 +49,7 @@ PIVOT_BELOW_CHIN = 0.3
 class OfflineDriverConfig:
     """Settings of the offline driver (all have working defaults)."""
 
-    open_loudness_floor: float = OPEN_LOUDNESS_FLOOR
+    loudness_share: float = LOUDNESS_SHARE
 
 
 class OfflineDriver:
@@ -97,9 +98,11 @@ class OfflineDriver:
         return build_track(source, shape, closure, prosody, head, fps, controls)
 
     def _mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
-        floor = self.config.open_loudness_floor
-        gain = floor + (1 - floor) * prosody.loudness + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None)
-        opening = np.clip(visemes.open * gain * (prosody.loudness > 0), 0, 1)
+        share = self.config.loudness_share
+        opening = (1 - share) * visemes.open + share * prosody.loudness ** 2
+        opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
+        # Lip closures (p, b, m) and silence shut the mouth whatever the loudness says.
+        opening = np.clip(opening * (1 - visemes.closed) * (prosody.loudness > 0), 0, 1)
         return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
 
 

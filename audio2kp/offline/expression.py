@@ -16,7 +16,7 @@ import numpy as np
 from .keypoint_set import LANDMARK_SET, LandmarkKeypointSet
 
 #: Inner-lip gap at the widest "aa", in mouth widths.
-MAX_GAP = 0.5
+MAX_GAP = 0.36
 #: Share of a gap change taken by the upper lip (the rest goes to the lower lip and jaw).
 UPPER_LIP_SHARE = 0.3
 #: How much of the inner lips' motion the outer lip contours follow.

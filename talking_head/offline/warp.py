@@ -11,6 +11,11 @@ the identity upsampled, and the source sampled once (``grid_sample``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -72,8 +77,33 @@ TILE_CELLS = 8
 _FAR = 1e3
 
 
+#: Softness of a seam's split, normalised units (about half a pixel at 256 px).
+SEAM_SOFTNESS = 0.004
+
+
+@dataclass(frozen=True)
+class Seam:
+    """Two parts that touch and part again (the lips; the lids of one eye).
+
+    Above the seam (the midline between the two edge contours, in image x), only the upper part's
+    keypoints move a pixel; below it only the lower part's: where lips meet, the pixels above follow the
+    upper lip and those below the lower lip, however close the two keypoint rows come.
+
+    Attributes:
+        upper, lower: keypoint indices of the two parts (int64 tensors).
+        upper_edge, lower_edge: keypoint indices of the two touching contours; ``upper_edge`` runs corner
+            to corner and sets the seam's horizontal extent.
+    """
+
+    upper: Tensor
+    lower: Tensor
+    upper_edge: Tensor
+    lower_edge: Tensor
+
+
 def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tensor, flow_size: int,
-                          background_weight: float = BACKGROUND_WEIGHT) -> Tensor:
+                          background_weight: float = BACKGROUND_WEIGHT, heat_shift: Optional[Tensor] = None,
+                          seams: Sequence[Seam] = ()) -> Tensor:
     """:func:`sparse_to_dense`, evaluated only where heatmaps reach.
 
     The grid is cut into tiles of :data:`TILE_CELLS` cells; each tile mixes only the keypoints whose
@@ -81,6 +111,11 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
     reaches keep the identity (offset exactly 0). Same result as the dense evaluation up to the cut-off,
     at a fraction of its cost. Shapes as :func:`sparse_to_dense`; ``flow_size`` must be a multiple of
     :data:`TILE_CELLS`.
+
+    ``heat_shift`` (``(K, 2)``, source units, optional) moves each heatmap's centre off its keypoint, carried
+    into the frame by the keypoint's local affine map: the inner lip points put their heatmaps inside the
+    lip body, so where the lips meet, the pixels above follow the upper lip and those below the lower lip.
+    The keypoint's motion itself is unchanged (first-order motion is valid around the keypoint).
     """
     batch, num_kp = driving.batch_size, driving.num_kp
     tiles = flow_size // TILE_CELLS
@@ -89,21 +124,26 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
     grid = make_coordinate_grid((flow_size, flow_size), driving.value.dtype)  # (F, F, 2)
     cells = grid.view(tiles, TILE_CELLS, tiles, TILE_CELLS, 2).permute(0, 2, 1, 3, 4)  # (ty, tx, S, S, 2)
     cells = cells.reshape(tiles * tiles, TILE_CELLS * TILE_CELLS, 2)  # (tiles, S*S, 2)
-    index, active = _tile_candidates(cells, driving.value, variance.sqrt())
+    jac = source.jacobian @ torch.linalg.inv(driving.jacobian)  # (B, K, 2, 2)
+    centres = driving.value
+    if heat_shift is not None:
+        centres = centres + torch.einsum("bkij,kj->bki", torch.linalg.inv(jac), heat_shift)  # (B, K, 2)
+    index, active = _tile_candidates(cells, centres, variance.sqrt())
     offset = torch.zeros(batch, tiles * tiles, TILE_CELLS * TILE_CELLS, 2, dtype=grid.dtype)
     if index.numel():
-        jac = source.jacobian @ torch.linalg.inv(driving.jacobian)  # (B, K, 2, 2)
         eye = torch.eye(2, dtype=jac.dtype)
         bias = source.value - torch.einsum("bkij,bkj->bki", jac, driving.value)  # (B, K, 2)
         coeff = torch.cat([(jac - eye).flatten(2), bias], 2)  # (B, K, 6)
         coeff = torch.cat([coeff, torch.zeros(batch, 1, 6)], 1)  # (B, K+1, 6): a zero pad keypoint
-        points = torch.cat([driving.value, torch.full((batch, 1, 2), _FAR)], 1)  # (B, K+1, 2)
+        points = torch.cat([centres, torch.full((batch, 1, 2), _FAR)], 1)  # (B, K+1, 2)
         var = torch.cat([variance, variance.new_ones(1)])  # (K+1,)
         z = cells[active]  # (A, C, 2) with C = S*S
         p = points[:, index]  # (B, A, M, 2)
         dist2 = ((z * z).sum(-1)[None, :, :, None] + (p * p).sum(-1)[:, :, None, :]
                  - 2 * torch.einsum("acx,bamx->bacm", z, p))  # (B, A, C, M)
         heat = torch.exp(dist2.clamp_min_(0).mul_(-0.5 / var[index][None, :, None, :]))  # (B, A, C, M)
+        if seams:
+            heat = heat * _seam_gates(seams, driving.value, z, index, num_kp)
         weights = heat / (heat.sum(-1, keepdim=True) + background_weight)
         mixed = weights @ coeff[:, index]  # (B, A, C, 6)
         lin = mixed[..., :4].unflatten(-1, (2, 2))  # (B, A, C, 2, 2)
@@ -130,3 +170,38 @@ def _tile_candidates(cells: Tensor, points: Tensor, sigma: Tensor):
     order = torch.argsort((~touch).to(torch.int8), dim=1, stable=True)[:, :width]  # (A, M)
     keep = torch.gather(touch, 1, order)
     return torch.where(keep, order, torch.full_like(order, num_kp)), active
+
+
+def _seam_gates(seams: Sequence[Seam], points: Tensor, cells: Tensor, index: Tensor, num_kp: int) -> Tensor:
+    """``(B, A, C, M)`` multipliers of the heatmaps: 1, or the side of a seam a cell lies on."""
+    batch = points.shape[0]
+    label = torch.zeros(num_kp + 1, dtype=torch.long)  # 0: not part of a seam
+    sides = [torch.ones(batch, *cells.shape[:2])]  # channel 0: always 1
+    for number, seam in enumerate(seams):
+        label[seam.upper] = 2 * number + 1
+        label[seam.lower] = 2 * number + 2
+        below, inside = _seam_side(seam, points, cells)  # (B, A, C) each
+        sides += [torch.where(inside, 1 - below, 1.0), torch.where(inside, below, 1.0)]
+    table = torch.stack(sides, -1)  # (B, A, C, 1 + 2 * seams)
+    which = label[index][None, :, None, :].expand(batch, -1, cells.shape[1], -1)  # (B, A, C, M)
+    return torch.gather(table, 3, which)
+
+
+def _seam_side(seam: Seam, points: Tensor, cells: Tensor):
+    """How far below the seam each cell is (``(B, A, C)`` in [0, 1]) and whether it is within its span."""
+    pts = points.detach().double().numpy()
+    cx, cy = cells[..., 0].double().numpy(), cells[..., 1].double().numpy()  # (A, C)
+    below, inside = [], []
+    for frame in pts:
+        up, low = frame[seam.upper_edge.numpy()], frame[np.concatenate([seam.upper_edge[[0, -1]].numpy(), seam.lower_edge.numpy()])]
+        up_y = np.interp(cx, *_by_x(up))
+        low_y = np.interp(cx, *_by_x(low))
+        seam_y = 0.5 * (up_y + low_y)
+        below.append(0.5 * (1 + np.tanh((cy - seam_y) / (2 * SEAM_SOFTNESS))))
+        inside.append((cx > up[:, 0].min()) & (cx < up[:, 0].max()))
+    return torch.from_numpy(np.stack(below)).float(), torch.from_numpy(np.stack(inside))
+
+
+def _by_x(points: np.ndarray):
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
