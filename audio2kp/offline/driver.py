@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 #: Share of the opening that follows loudness (squared) rather than the viseme of the recognised phone:
 #: loudness is robust where recognition is not (other languages, singing, noise).
 LOUDNESS_SHARE = 0.3
+#: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
+#: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
+CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.35, 0.2
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
 #: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
@@ -102,7 +105,8 @@ class OfflineDriver:
         opening = (1 - share) * visemes.open + share * prosody.loudness ** 2
         opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
         # Lip closures (p, b, m) and silence shut the mouth whatever the loudness says.
-        opening = np.clip(opening * (1 - visemes.closed) * (prosody.loudness > 0), 0, 1)
+        gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)
+        opening = np.clip(opening * gate * (1 - visemes.closed) * (prosody.loudness > 0), 0, 1)
         return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
 
 

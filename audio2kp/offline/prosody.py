@@ -33,6 +33,11 @@ ACTIVE_LOUDNESS = 0.15
 ACTIVITY_SMOOTH_S = 0.4
 #: Most harmonic-to-aperiodic cumulative difference accepted as voiced (yin threshold).
 VOICING_THRESHOLD = 0.2
+#: The first-formant band, Hz: open vowels put their energy here; lip closures (the murmur of m, the
+#: voice bar of b) and silence do not.
+VOWEL_BAND_HZ = (300.0, 1000.0)
+#: FFT size of the band analysis (samples at 16 kHz).
+BAND_FFT = 512
 
 
 @dataclass
@@ -44,18 +49,22 @@ class ProsodyCurves:
         voiced: 1 where a pitch was found, else 0.
         pitch: semitones relative to the clip's median pitch where voiced, 0 elsewhere.
         activity: in [0, 1], smoothed "someone is speaking now".
+        vowel_band: in [0, 1], level of the first-formant band (:data:`VOWEL_BAND_HZ`), normalised like
+            ``loudness``: high on open vowels, low on lip closures.
     """
 
     loudness: np.ndarray
     voiced: np.ndarray
     pitch: np.ndarray
     activity: np.ndarray
+    vowel_band: np.ndarray
 
 
 def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: float) -> ProsodyCurves:
     """Analyse ``samples`` (``(N,)`` float32 in [-1, 1]) and sample the curves at ``num_frames`` frame times."""
-    level_db, f0 = _analyse(samples, sample_rate)
+    level_db, f0, band_db = _analyse(samples, sample_rate)
     loudness = _normalise_loudness(level_db)
+    vowel_band = _normalise_loudness(band_db)
     voiced = np.isfinite(f0) & (loudness > 0)
     pitch = np.zeros_like(loudness)
     if voiced.any():
@@ -66,12 +75,14 @@ def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: 
     idx = np.clip(np.round(np.arange(num_frames) / fps * ANALYSIS_RATE).astype(int), 0, max(len(loudness) - 1, 0))
     if len(loudness) == 0:
         zeros = np.zeros(num_frames, np.float32)
-        return ProsodyCurves(zeros, zeros.copy(), zeros.copy(), zeros.copy())
+        return ProsodyCurves(zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
     # Average loudness over the frame's span rather than picking one 10 ms hop.
     span = max(int(round(ANALYSIS_RATE / fps)), 1)
     loud_avg = uniform_filter1d(loudness, span, mode="nearest")
+    band_avg = uniform_filter1d(vowel_band, span, mode="nearest")
     return ProsodyCurves(loud_avg[idx].astype(np.float32), voiced[idx].astype(np.float32),
-                         pitch[idx].astype(np.float32), activity[idx].astype(np.float32))
+                         pitch[idx].astype(np.float32), activity[idx].astype(np.float32),
+                         band_avg[idx].astype(np.float32))
 
 
 def _analyse(samples: np.ndarray, sample_rate: int):
@@ -81,7 +92,7 @@ def _analyse(samples: np.ndarray, sample_rate: int):
     hop = sample_rate // ANALYSIS_RATE
     win = int(RMS_WINDOW_S * sample_rate)
     chunk = int(CHUNK_SECONDS * sample_rate) // hop * hop
-    levels, pitches = [], []
+    levels, pitches, bands = [], [], []
     for start in range(0, max(len(samples), 1), chunk):
         piece = samples[max(start - win, 0):start + chunk + PITCH_FRAME]
         lead = start - max(start - win, 0)
@@ -95,9 +106,23 @@ def _analyse(samples: np.ndarray, sample_rate: int):
         levels.append(20 * np.log10(rms + 1e-9))
         f0 = _pitch(piece[lead:], sample_rate, hop, n, librosa)
         pitches.append(f0)
+        bands.append(_band_level(piece, centres, win, sample_rate))
     if not levels:
-        return np.zeros(0, np.float32), np.zeros(0, np.float32)
-    return np.concatenate(levels).astype(np.float32), np.concatenate(pitches).astype(np.float32)
+        empty = np.zeros(0, np.float32)
+        return empty, empty, empty
+    return (np.concatenate(levels).astype(np.float32), np.concatenate(pitches).astype(np.float32),
+            np.concatenate(bands).astype(np.float32))
+
+
+def _band_level(piece: np.ndarray, centres: np.ndarray, win: int, sample_rate: int) -> np.ndarray:
+    """Level (dB) of :data:`VOWEL_BAND_HZ` in Hann windows of ``win`` samples centred on ``centres``."""
+    padded = np.pad(piece.astype(np.float32), (win, win))
+    starts = centres - win // 2 + win  # (n,) in padded coordinates
+    frames = padded[starts[:, None] + np.arange(win)[None]] * np.hanning(win).astype(np.float32)  # (n, win)
+    power = np.abs(np.fft.rfft(frames, n=BAND_FFT, axis=1)) ** 2  # (n, BAND_FFT // 2 + 1)
+    freqs = np.fft.rfftfreq(BAND_FFT, 1.0 / sample_rate)
+    band = (freqs >= VOWEL_BAND_HZ[0]) & (freqs < VOWEL_BAND_HZ[1])
+    return 10 * np.log10(power[:, band].sum(1) / win + 1e-10)
 
 
 def _pitch(piece: np.ndarray, sample_rate: int, hop: int, n: int, librosa) -> np.ndarray:
