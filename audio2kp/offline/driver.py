@@ -26,7 +26,7 @@ from fomm_core.similarity import Similarity
 from ..audio import MODEL_SAMPLE_RATE, Audio
 from ..blinks import blink_curve
 from ..controls import AnimationControls
-from .expression import FaceFrame, MouthShape, blink_offsets, brow_offsets, mouth_offsets
+from .expression import FaceFrame, MouthShape, blink_offsets, brow_offsets, mouth_offsets, unfold_lips
 from .geometry import fit_local_affine, source_jacobians
 from .head_motion import HeadMotion, head_motion
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
@@ -120,6 +120,8 @@ def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, proso
     offsets = frame.offsets_to_image(mouth_offsets(local, shape) + brow_offsets(len(src), emphasis))
     offsets = offsets + blink_offsets(src, closure)
     value = src[None] + controls.expression_scale * offsets  # (T, K, 2)
+    if controls.expression_scale > 1:  # amplified closing could push the lower lip over the upper one
+        value = frame.origin + frame.offsets_to_image(unfold_lips(frame.to_local(value)))
     value_t = torch.from_numpy(value.astype(np.float32))
     src_t = torch.from_numpy(src.astype(np.float32))[None]  # (1, K, 2)
     neighbours = torch.from_numpy(landmark_neighbours(src))

@@ -172,3 +172,19 @@ def brow_offsets(num_kp: int, emphasis: np.ndarray, kps: LandmarkKeypointSet = L
     brows = kps.groups_of("brow_right", "brow_left")
     out[:, brows, 1] = -BROW_RAISE * emphasis[:, None]
     return out
+
+
+def unfold_lips(local: np.ndarray, kps: LandmarkKeypointSet = LANDMARK_SET) -> np.ndarray:
+    """Keep every inner-lower-lip point at or below the inner upper lip, in place.
+
+    Args:
+        local: ``(T, K, 2)`` keypoints in the face frame (e.g. after an ``expression_scale`` above 1
+            pushed a closing mouth past the meeting point).
+    """
+    up, low = kps.group("lips_inner_upper"), kps.group("lips_inner_lower")
+    for frame in local:
+        xs = frame[up, 0]
+        order = np.argsort(xs)
+        floor = np.interp(frame[low, 0], xs[order], frame[up, 1][order])
+        frame[low, 1] = np.maximum(frame[low, 1], floor)
+    return local

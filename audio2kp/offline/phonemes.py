@@ -73,10 +73,14 @@ class PhonemeRecognizer:
         # Context-independent phones: as accurate here and faster.
         self._decoder = Decoder(hmm=hmm, allphone=phone_lm, allphone_ci=True, lw=language_weight,
                                 samprate=SAMPLE_RATE, loglevel="ERROR")
+        # The decoder's live cepstral mean adapts after every utterance; each clip starts from the initial
+        # one, so the same clip gives the same phones whatever was decoded before it.
+        self._initial_cmn = self._decoder.get_cmn()
 
     def recognize(self, samples: np.ndarray) -> List[Phone]:
         """Phones of ``samples``, ``(N,)`` float32 in [-1, 1] at 16 kHz, in time order."""
         phones: List[Phone] = []
+        self._decoder.set_cmn(self._initial_cmn)
         for start, stop in chunk_bounds(samples):
             phones.extend(self._decode(samples[start:stop], start / SAMPLE_RATE))
         return phones

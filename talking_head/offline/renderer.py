@@ -30,7 +30,7 @@ SIGMA_PER_SPACING = 1.0
 #: Neighbours averaged for that spacing.
 SPACING_NEIGHBOURS = 2
 #: Heatmap std limits, normalised units.
-MIN_SIGMA, MAX_SIGMA = 0.012, 0.12
+MIN_SIGMA, MAX_SIGMA = 0.012, 0.06
 #: Inner-lip points centre their heatmaps this share of the way into the lip body (towards the outer contour).
 LIP_HEAT_SHIFT = 0.45
 #: Inner-lip heatmaps are narrower by this factor (a sharp split where the lips meet).

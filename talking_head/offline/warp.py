@@ -143,7 +143,9 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
                  - 2 * torch.einsum("acx,bamx->bacm", z, p))  # (B, A, C, M)
         heat = torch.exp(dist2.clamp_min_(0).mul_(-0.5 / var[index][None, :, None, :]))  # (B, A, C, M)
         if seams:
-            heat = heat * _seam_gates(seams, driving.value, z, index, num_kp)
+            near = _near_seams(seams, driving.value, z)  # (A,) tiles a seam can reach
+            if bool(near.any()):
+                heat[:, near] = heat[:, near] * _seam_gates(seams, driving.value, z[near], index[near], num_kp)
         weights = heat / (heat.sum(-1, keepdim=True) + background_weight)
         mixed = weights @ coeff[:, index]  # (B, A, C, 6)
         lin = mixed[..., :4].unflatten(-1, (2, 2))  # (B, A, C, 2, 2)
@@ -170,6 +172,22 @@ def _tile_candidates(cells: Tensor, points: Tensor, sigma: Tensor):
     order = torch.argsort((~touch).to(torch.int8), dim=1, stable=True)[:, :width]  # (A, M)
     keep = torch.gather(touch, 1, order)
     return torch.where(keep, order, torch.full_like(order, num_kp)), active
+
+
+#: A seam acts within this distance of its contours (normalised units): beyond, both parts' heatmaps
+#: have faded anyway.
+SEAM_REACH = 0.1
+
+
+def _near_seams(seams: Sequence[Seam], points: Tensor, cells: Tensor) -> Tensor:
+    """``(A,)`` bool: tiles (cells ``(A, C, 2)``) within :data:`SEAM_REACH` of any seam in any frame."""
+    near = torch.zeros(cells.shape[0], dtype=torch.bool)
+    t_lo, t_hi = cells.amin(1), cells.amax(1)  # (A, 2)
+    for seam in seams:
+        edge = points[:, torch.cat([seam.upper_edge, seam.lower_edge])]  # (B, n, 2)
+        lo, hi = edge.amin((0, 1)) - SEAM_REACH, edge.amax((0, 1)) + SEAM_REACH  # (2,)
+        near |= ((t_hi >= lo) & (t_lo <= hi)).all(-1)
+    return near
 
 
 def _seam_gates(seams: Sequence[Seam], points: Tensor, cells: Tensor, index: Tensor, num_kp: int) -> Tensor:

@@ -161,3 +161,15 @@ def test_phone_recognition_on_espeak_speech_is_plausible(driver):
     true_vowel, found_vowel = vowel_at(truth), vowel_at(phones)
     agreement = (true_vowel == found_vowel).mean()
     assert agreement > 0.65, agreement
+
+
+def test_recognition_does_not_depend_on_earlier_clips(prepared, speech):
+    from audio2kp.offline import OfflineDriver
+
+    fresh = OfflineDriver()
+    kp = prepared[1].keypoints
+    first = fresh.drive(speech, kp, FPS, frames_of(speech), AnimationControls())
+    samples, rate, _ = synthesize("Something else entirely, spoken before the same clip again.")
+    fresh.drive(load_audio(Audio(samples, rate)), kp, FPS, 50, AnimationControls())
+    again = fresh.drive(speech, kp, FPS, frames_of(speech), AnimationControls())
+    assert torch.equal(first.value, again.value)
