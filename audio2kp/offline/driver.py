@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 LOUDNESS_SHARE = 0.3
 #: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
 #: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
-CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.35, 0.2
+CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.4, 0.3
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
 #: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
