@@ -19,3 +19,7 @@ __all__ += [
     "MultiScaleDiscriminator", "GeneratorOutput", "OcclusionAwareGenerator", "SourceEncoding", "KPDetector",
     "normalize_kp",
 ]
+from .fomm_renderer import FommRenderer, FommSourceState  # noqa: E402
+from .model import FommModel  # noqa: E402
+
+__all__ += ["FommRenderer", "FommSourceState", "FommModel"]
