@@ -6,7 +6,6 @@ their gradients depend on (DDP only synchronises gradients of work done inside t
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -15,15 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from ..config import FommConfig, config_from_dict, resolve_config
-from ..discriminator import MultiScaleDiscriminator
 from ..errors import InputError
 from ..generator import OcclusionAwareGenerator
 from ..keypoints import Keypoints
 from ..kp_detector import KPDetector
-
-KP_DETECTOR_DIR = "kp_detector"
-GENERATOR_DIR = "generator"
-DISCRIMINATOR_DIR = "discriminator"
+from ..model import FommModel
 
 
 def resolve_model_config(model: Any, where: str = "config.model") -> FommConfig:
@@ -78,60 +73,26 @@ class MotionPair(nn.Module):
         return PairOutput(kp_source, kp_driving, kp_transformed, prediction)
 
 
-@dataclass
-class Networks:
-    """The modules of one model; ``discriminator`` is None when the GAN loss is off."""
-
-    config: FommConfig
-    kp_detector: KPDetector
-    generator: OcclusionAwareGenerator
-    discriminator: Optional[MultiScaleDiscriminator]
-
-    @staticmethod
-    def build(config: FommConfig, with_discriminator: bool) -> "Networks":
-        disc = None
-        if with_discriminator:
-            if config.discriminator is None:
-                raise InputError("the GAN loss is on but the model config has no discriminator")
-            disc = MultiScaleDiscriminator(config.discriminator)
-        return Networks(config, KPDetector(config.kp_detector), OcclusionAwareGenerator(config.generator), disc)
-
-    def load_pretrained(self, folder: str | Path) -> None:
-        """Start from a model saved by :meth:`save` (same structure; strict keys)."""
-        folder = Path(folder)
-        self.kp_detector.load_checked_state_dict(
-            KPDetector.from_pretrained(folder / KP_DETECTOR_DIR).state_dict(), str(folder / KP_DETECTOR_DIR))
-        self.generator.load_checked_state_dict(
-            OcclusionAwareGenerator.from_pretrained(folder / GENERATOR_DIR).state_dict(), str(folder / GENERATOR_DIR))
-        if self.discriminator is not None and (folder / DISCRIMINATOR_DIR).is_dir():
-            disc = MultiScaleDiscriminator.from_pretrained(folder / DISCRIMINATOR_DIR)
-            self.discriminator.load_checked_state_dict(disc.state_dict(), str(folder / DISCRIMINATOR_DIR))
-
-    def save(self, folder: str | Path) -> None:
-        """``save_pretrained`` of each network into ``folder/<kp_detector|generator|discriminator>``.
-
-        Fresh modules are built from the configs and loaded with the trained weights first, so what is
-        saved does not depend on wrappers used during training (SyncBatchNorm, DDP).
-        """
-        folder = Path(folder)
-        fresh = Networks.build(self.config, self.discriminator is not None)
-        fresh.kp_detector.load_state_dict(self.kp_detector.state_dict())
-        fresh.generator.load_state_dict(self.generator.state_dict())
-        fresh.kp_detector.save_pretrained(folder / KP_DETECTOR_DIR)
-        fresh.generator.save_pretrained(folder / GENERATOR_DIR)
-        if fresh.discriminator is not None:
-            fresh.discriminator.load_state_dict(self.discriminator.state_dict())
-            fresh.discriminator.save_pretrained(folder / DISCRIMINATOR_DIR)
-
-    def to(self, device: torch.device) -> "Networks":
-        self.kp_detector.to(device)
-        self.generator.to(device)
-        if self.discriminator is not None:
-            self.discriminator.to(device)
-        return self
+def build_model(config: FommConfig, with_discriminator: bool) -> FommModel:
+    """A fresh model; the discriminator only when the GAN loss is on."""
+    if with_discriminator and config.discriminator is None:
+        raise InputError("the GAN loss is on but the model config has no discriminator")
+    return FommModel(config, with_discriminator=with_discriminator)
 
 
-def load_model(folder: str | Path) -> tuple:
-    """``(KPDetector, OcclusionAwareGenerator)`` in eval mode from a folder written by :meth:`Networks.save`."""
-    folder = Path(folder)
-    return KPDetector.from_pretrained(folder / KP_DETECTOR_DIR), OcclusionAwareGenerator.from_pretrained(folder / GENERATOR_DIR)
+def load_initial_weights(model: FommModel, folder: str | Path) -> None:
+    """Start from a saved model of the same structure (strict keys; the discriminator only if saved)."""
+    saved = FommModel.from_pretrained(folder, with_discriminator=False)
+    model.kp_detector.load_checked_state_dict(saved.kp_detector.state_dict(), f"{folder}/kp_detector")
+    model.generator.load_checked_state_dict(saved.generator.state_dict(), f"{folder}/generator")
+    if model.discriminator is not None and (Path(folder) / "discriminator").is_dir():
+        disc = FommModel.from_pretrained(folder, with_discriminator=True).discriminator
+        model.discriminator.load_checked_state_dict(disc.state_dict(), f"{folder}/discriminator")
+
+
+def save_model(model: FommModel, folder: str | Path) -> None:
+    """``save_pretrained`` through a fresh model loaded with the trained weights, so wrappers used in
+    training (SyncBatchNorm) do not leak into the saved classes."""
+    fresh = build_model(model.config, model.discriminator is not None)
+    fresh.load_state_dict(model.state_dict())
+    fresh.save_pretrained(folder)

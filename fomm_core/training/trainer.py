@@ -27,7 +27,7 @@ from .checkpoint import Position, latest_checkpoint, load_checkpoint, position_o
 from .config import TrainConfig, to_dict
 from .data import EpochBatchSampler, FramePairDataset, collate_pairs, scan_videos, split_folder
 from .distributed import DistInfo, barrier, setup_distributed
-from .networks import MotionPair, Networks, resolve_model_config
+from .networks import MotionPair, build_model, load_initial_weights, resolve_model_config, save_model
 from .objective import Objective
 from .transform import RandomTransform
 from .vgg import VGG19Features, resolve_vgg_file
@@ -120,9 +120,9 @@ class Trainer:
     def _build_networks(self) -> None:
         cfg = self.config
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-        self.nets = Networks.build(self.model_config, with_discriminator=cfg.loss.uses_gan)
+        self.nets = build_model(self.model_config, with_discriminator=cfg.loss.uses_gan)
         if cfg.init_from:
-            self.nets.load_pretrained(cfg.init_from)
+            load_initial_weights(self.nets, cfg.init_from)
         if self.dist.distributed and self.device.type == "cuda":
             self.nets.kp_detector = nn.SyncBatchNorm.convert_sync_batchnorm(self.nets.kp_detector)
             self.nets.generator = nn.SyncBatchNorm.convert_sync_batchnorm(self.nets.generator)
@@ -350,5 +350,5 @@ class Trainer:
     def save_model(self, folder: Path) -> None:
         """``save_pretrained`` of the networks as they are now (rank 0 only)."""
         if self.dist.is_main:
-            self.nets.save(folder)
+            save_model(self.nets, folder)
         barrier(self.dist)

@@ -1,7 +1,7 @@
 """``talking-head eval-fomm MODEL VIDEO_DIR``: reconstruction L1 (paper protocol), and AKD / missing-keypoint
 rate from MediaPipe face-mesh landmarks when asked (``--akd``).
 
-MODEL is a folder written by the trainer (``final/`` with ``kp_detector/`` and ``generator/`` inside).
+MODEL is a ``FommModel`` folder (``save_pretrained`` layout), e.g. the trainer's ``final/``.
 """
 
 from __future__ import annotations
@@ -90,12 +90,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fomm_core.training.evaluation import evaluate_reconstruction
-    from fomm_core.training.networks import load_model
+    from fomm_core.model import FommModel
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    kp_detector, generator = load_model(args.model)
-    size = generator.config_image_size if hasattr(generator, "config_image_size") else None
-    frame_size = size or _model_image_size(args.model)
+    model = FommModel.from_pretrained(args.model)
     landmarks = FaceMeshLandmarks() if args.akd else None
     stats = LandmarkStats()
     bar = tqdm(unit="video")
@@ -107,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 landmarks.compare(real, fake, stats)
         bar.update(1)
 
-    result = evaluate_reconstruction(kp_detector, generator, args.videos, frame_size, args.batch_size,
+    result = evaluate_reconstruction(model.kp_detector, model.generator, args.videos, model.image_size, args.batch_size,
                                      torch.device(args.device), on_video)
     bar.close()
     print(f"videos: {len(result.videos)} (skipped {len(result.skipped)})")
@@ -126,9 +124,3 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(Path(args.json_path), (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     return 0
 
-
-def _model_image_size(folder: str) -> int:
-    """The image size the model was trained at (saved next to the networks by the trainer)."""
-    from fomm_core.training.networks import read_image_size
-
-    return read_image_size(folder)
