@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ SKIPPED_FILE = "skipped_videos.txt"
 #: Large prime mixing the seed, the step and the rank into one per-step transform seed.
 SEED_STRIDE = 1_000_003
 SECONDS_PER_MINUTE = 60.0
+#: Smallest image VGG19 takes to relu5_1 (four 2x2 max pools).
+VGG_MIN_SIZE = 16
 
 
 @dataclass
@@ -77,6 +80,19 @@ def check_reconstruction_loss(config: TrainConfig) -> None:
         raise InputError("no reconstruction loss: set a perceptual weight (with `vgg`) or loss.reconstruction_l1 > 0")
 
 
+def check_pyramid_sizes(config: TrainConfig) -> None:
+    """VGG19 pools four times before relu5_1: every perceptual pyramid level needs at least 16 pixels."""
+    if not config.loss.uses_perceptual:
+        return
+    for scale in config.scales:
+        side = int(config.data.frame_size * scale)
+        if side < VGG_MIN_SIZE:
+            raise InputError(
+                f"pyramid scale {scale} of {config.data.frame_size}-pixel frames gives {side} pixels, too small for the "
+                f"perceptual loss (VGG19 needs at least {VGG_MIN_SIZE}); drop that scale from `scales`"
+            )
+
+
 class Trainer:
     """Builds everything from a :class:`TrainConfig` and runs it (see module docstring)."""
 
@@ -92,6 +108,7 @@ class Trainer:
                 f"data.frame_size {config.data.frame_size} differs from the model's image_size "
                 f"{self.model_config.image_size}"
             )
+        check_pyramid_sizes(config)
         self.align_corners = self.model_config.generator.align_corners
         self.use_bf16 = config.bf16 and self.device.type == "cuda"
         self._build_data()
@@ -309,6 +326,13 @@ class Trainer:
             return elapsed.item() >= cfg.max_minutes * SECONDS_PER_MINUTE
         return False
 
+    def _step_schedulers(self) -> None:
+        with warnings.catch_warnings():
+            # resuming exactly at an epoch end steps the schedulers before any optimiser step of this process
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
+            for scheduler in self.schedulers.values():
+                scheduler.step()
+
     def run(self, resume: bool = True, on_step: Optional[Callable[[StepRecord], None]] = None) -> TrainResult:
         """Train until every epoch is done, ``max_steps`` or ``max_minutes``; returns how it ended."""
         if resume:
@@ -336,8 +360,7 @@ class Trainer:
             if not stopped:
                 self.position.epoch += 1
                 self.position.batch_in_epoch = 0
-                for scheduler in self.schedulers.values():
-                    scheduler.step()
+                self._step_schedulers()
         finished = self.position.epoch >= cfg.optim.epochs
         if finished:
             self.save_checkpoint()
