@@ -175,8 +175,54 @@ def config_from_mapping(data: Mapping[str, Any], where: str = "config") -> Train
     return from_dict(TrainConfig, _merge(base, data), where)
 
 
+def _official_train_mapping(data: Mapping[str, Any], path: str) -> Dict[str, Any]:
+    """An official FOMM yaml (``dataset_params``, ``model_params``, ``train_params``) as our fields."""
+    dataset = data.get("dataset_params") or {}
+    train = data.get("train_params") or {}
+    weights = train.get("loss_weights") or {}
+    aug = dataset.get("augmentation_params") or {}
+    flip = aug.get("flip_param") or {}
+    jitter = aug.get("jitter_param") or {}
+    shape = dataset.get("frame_shape") or [256, 256, 3]
+    out: Dict[str, Any] = {
+        "model": path,
+        "data": {
+            "root": dataset.get("root_dir", ""),
+            "frame_size": int(shape[0]),
+            "id_sampling": bool(dataset.get("id_sampling", False)),
+            "num_repeats": int(train.get("num_repeats", 1)),
+            "augment": {
+                "flip": bool(flip.get("horizontal_flip", False) or flip.get("time_flip", False)),
+                **{k: float(jitter.get(k, 0.0)) for k in ("brightness", "contrast", "saturation", "hue")},
+            },
+        },
+        "loss": {
+            "perceptual": list(weights.get("perceptual", [10] * 5)),
+            "equivariance_value": weights.get("equivariance_value", 10),
+            "equivariance_jacobian": weights.get("equivariance_jacobian", 10),
+            "generator_gan": weights.get("generator_gan", 0),
+            "discriminator_gan": weights.get("discriminator_gan", 1),
+            "feature_matching": list(weights.get("feature_matching", [10] * 4)),
+        },
+        "optim": {
+            "lr_generator": train.get("lr_generator", 2e-4),
+            "lr_kp_detector": train.get("lr_kp_detector", 2e-4),
+            "lr_discriminator": train.get("lr_discriminator", 2e-4),
+            "epochs": int(train.get("num_epochs", 100)),
+            "milestones": list(train.get("epoch_milestones", [])),
+            "batch_size": int(train.get("batch_size", 40)),
+        },
+    }
+    if "scales" in train:
+        out["scales"] = list(train["scales"])
+    if "transform_params" in train:
+        out["transform"] = dict(train["transform_params"])
+    return out
+
+
 def load_train_config(name_or_path: str) -> TrainConfig:
-    """A training preset name, or a ``.json`` / ``.yaml`` file of :class:`TrainConfig` fields."""
+    """A training preset name, a ``.json`` / ``.yaml`` file of :class:`TrainConfig` fields, or an official FOMM
+    yaml (``config/vox-256.yaml``: its model, data, augmentation, loss and optimiser settings are used)."""
     if name_or_path in TRAIN_PRESETS:
         return TRAIN_PRESETS[name_or_path]()
     path = Path(name_or_path)
@@ -194,6 +240,8 @@ def load_train_config(name_or_path: str) -> TrainConfig:
             data = yaml.safe_load(text)
     except Exception as exc:
         raise InputError(f"{path}: not a readable config file ({type(exc).__name__})") from None
+    if isinstance(data, Mapping) and "model_params" in data:
+        return config_from_mapping(_official_train_mapping(data, str(path)), str(path))
     return config_from_mapping(data or {}, str(path))
 
 

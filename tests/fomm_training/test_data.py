@@ -161,3 +161,40 @@ def test_color_jitter_stays_in_range_and_hue_matches_colorsys():
         h, s, v = colorsys.rgb_to_hsv(*clip[0, :, y, x].tolist())
         expected = colorsys.hsv_to_rgb((h + 0.3) % 1.0, s, v)
         assert np.allclose(shifted[0, :, y, x].numpy(), expected, atol=1e-5)
+
+
+def test_official_yaml_train_config_is_read(tmp_path):
+    import yaml
+
+    from fomm_core.training.config import load_train_config
+
+    official = {
+        "dataset_params": {"root_dir": "data/vox-png", "frame_shape": [256, 256, 3], "id_sampling": True,
+                           "augmentation_params": {"flip_param": {"horizontal_flip": True, "time_flip": True},
+                                                   "jitter_param": {"brightness": 0.1, "contrast": 0.1,
+                                                                    "saturation": 0.1, "hue": 0.1}}},
+        "model_params": {"common_params": {"num_kp": 10, "num_channels": 3, "estimate_jacobian": True},
+                         "kp_detector_params": {"temperature": 0.1, "block_expansion": 32, "max_features": 1024,
+                                                "scale_factor": 0.25, "num_blocks": 5},
+                         "generator_params": {"block_expansion": 64, "max_features": 512, "num_down_blocks": 2,
+                                              "num_bottleneck_blocks": 6, "estimate_occlusion_map": True,
+                                              "dense_motion_params": {"block_expansion": 64, "max_features": 1024,
+                                                                      "num_blocks": 5, "scale_factor": 0.25}},
+                         "discriminator_params": {"scales": [1], "block_expansion": 32, "max_features": 512,
+                                                  "num_blocks": 4, "sn": True}},
+        "train_params": {"num_epochs": 100, "num_repeats": 75, "epoch_milestones": [60, 90], "lr_generator": 2.0e-4,
+                         "lr_discriminator": 2.0e-4, "lr_kp_detector": 2.0e-4, "batch_size": 40,
+                         "scales": [1, 0.5, 0.25, 0.125], "checkpoint_freq": 50,
+                         "transform_params": {"sigma_affine": 0.05, "sigma_tps": 0.005, "points_tps": 5},
+                         "loss_weights": {"generator_gan": 0, "discriminator_gan": 1, "feature_matching": [0, 0, 0, 0],
+                                          "perceptual": [10, 10, 10, 10, 10], "equivariance_value": 10,
+                                          "equivariance_jacobian": 10}},
+    }
+    path = tmp_path / "vox-256.yaml"
+    path.write_text(yaml.safe_dump(official))
+    cfg = load_train_config(str(path))
+    preset = load_train_config("vox-256")
+    assert cfg.optim == preset.optim and cfg.transform == preset.transform and cfg.scales == preset.scales
+    assert cfg.data.num_repeats == 75 and cfg.data.id_sampling and cfg.data.root == "data/vox-png"
+    assert cfg.loss.perceptual == (10.0,) * 5 and cfg.loss.generator_gan == 0
+    assert cfg.model == str(path)
