@@ -45,19 +45,19 @@ MODEL = {
     "image_size": SIZE,
     "kp_detector": {"num_kp": 10, "block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.25},
     "generator": {
-        "num_kp": 10, "block_expansion": 8, "max_features": 64, "num_down_blocks": 2, "num_bottleneck_blocks": 2,
+        "num_kp": 10, "block_expansion": 8, "max_features": 64, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
         "dense_motion": {"block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.25},
     },
     "discriminator": None,
 }
 
 
-def train_config(work: Path, minutes: float) -> dict:
+def train_config(work: Path, minutes: float, lr: float) -> dict:
     return {
         "model": MODEL,
         "data": {"root": str(work / "data"), "frame_size": SIZE, "num_repeats": 10, "num_workers": 1},
         "loss": {"perceptual": [0, 0, 0, 0, 0], "reconstruction_l1": 10.0},
-        "optim": {"batch_size": 8, "epochs": 1000, "milestones": []},
+        "optim": {"batch_size": 8, "epochs": 1000, "milestones": [], "lr_generator": lr, "lr_kp_detector": lr},
         "output_dir": str(work / "run"),
         "checkpoint_every": 200,
         "image_every": 100,
@@ -128,6 +128,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/fomm_proof"))
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 is fastest on a crowded 2-core machine)")
+    parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (official: 2e-4)")
     parser.add_argument("--train-videos", type=int, default=200)
     parser.add_argument("--test-videos", type=int, default=20)
     args = parser.parse_args()
@@ -142,7 +143,7 @@ def main() -> None:
     torch.manual_seed(0)
     untrained = build_model(resolve_model_config(MODEL), with_discriminator=False).eval()
     started = time.monotonic()
-    result = Trainer(config_from_mapping(train_config(args.work, args.minutes))).run()
+    result = Trainer(config_from_mapping(train_config(args.work, args.minutes, args.lr))).run()
     train_s = time.monotonic() - started
     trained = FommModel.from_pretrained(result.final_dir)
 
@@ -151,7 +152,7 @@ def main() -> None:
         "untrained network": {"l1": reconstruction(untrained, test_dir), **motion_correlation(untrained, test_dir)},
         "trained network": {"l1": reconstruction(trained, test_dir), **motion_correlation(trained, test_dir)},
     }
-    summary = {"train_seconds": train_s, "steps": result.position.step, "epochs": result.position.epoch,
+    summary = {"train_seconds": train_s, "lr": args.lr, "model": MODEL, "steps": result.position.step, "epochs": result.position.epoch,
                "batch_size": 8, "rows": rows,
                "l1_ratio_to_copy_source": rows["trained network"]["l1"] / rows["copy source frame"]["l1"]}
     RESULTS.mkdir(parents=True, exist_ok=True)

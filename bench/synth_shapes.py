@@ -24,7 +24,7 @@ FPS = 25
 SHAPES_PER_VIDEO = 2
 SHAPE_KINDS = ("ellipse", "rectangle", "triangle")
 #: Object half-size range in pixels.
-RADIUS_RANGE = (9.0, 14.0)
+RADIUS_RANGE = (11.0, 17.0)
 #: Amplitude of the centre paths (pixels) and angular speed range (radians per frame).
 PATH_AMPLITUDE = (6.0, 14.0)
 PATH_SPEED = (0.08, 0.2)
