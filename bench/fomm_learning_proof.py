@@ -52,12 +52,12 @@ MODEL = {
 }
 
 
-def train_config(work: Path, minutes: float, lr: float) -> dict:
+def train_config(work: Path, minutes: float, lr: float, batch_size: int) -> dict:
     return {
         "model": MODEL,
         "data": {"root": str(work / "data"), "frame_size": SIZE, "num_repeats": 10, "num_workers": 1},
         "loss": {"perceptual": [0, 0, 0, 0, 0], "reconstruction_l1": 10.0},
-        "optim": {"batch_size": 8, "epochs": 1000, "milestones": [], "lr_generator": lr, "lr_kp_detector": lr},
+        "optim": {"batch_size": batch_size, "epochs": 1000, "milestones": [], "lr_generator": lr, "lr_kp_detector": lr},
         "output_dir": str(work / "run"),
         "checkpoint_every": 200,
         "image_every": 100,
@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 is fastest on a crowded 2-core machine)")
     parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (official: 2e-4)")
+    parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--train-videos", type=int, default=200)
     parser.add_argument("--test-videos", type=int, default=20)
     args = parser.parse_args()
@@ -143,7 +144,7 @@ def main() -> None:
     torch.manual_seed(0)
     untrained = build_model(resolve_model_config(MODEL), with_discriminator=False).eval()
     started = time.monotonic()
-    result = Trainer(config_from_mapping(train_config(args.work, args.minutes, args.lr))).run()
+    result = Trainer(config_from_mapping(train_config(args.work, args.minutes, args.lr, args.batch_size))).run()
     train_s = time.monotonic() - started
     trained = FommModel.from_pretrained(result.final_dir)
 
@@ -153,13 +154,13 @@ def main() -> None:
         "trained network": {"l1": reconstruction(trained, test_dir), **motion_correlation(trained, test_dir)},
     }
     summary = {"train_seconds": train_s, "lr": args.lr, "model": MODEL, "steps": result.position.step, "epochs": result.position.epoch,
-               "batch_size": 8, "rows": rows,
+               "batch_size": args.batch_size, "rows": rows,
                "l1_ratio_to_copy_source": rows["trained network"]["l1"] / rows["copy source frame"]["l1"]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "fomm_learning_proof.json").write_text(json.dumps(summary, indent=2) + "\n")
     save_picture(trained, test_dir, RESULTS / "fomm_learning_proof.png")
 
-    print(f"trained {result.position.step} steps (batch 8) in {train_s / 60:.1f} min")
+    print(f"trained {result.position.step} steps (batch {args.batch_size}, lr {args.lr}) in {train_s / 60:.1f} min")
     print("| held-out test set | recon. L1 | kp/object corr. (mean best) | objects > 0.8 | tracking error px |")
     print("|---|---|---|---|---|")
     for name, row in rows.items():

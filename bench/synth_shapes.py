@@ -26,18 +26,21 @@ SHAPE_KINDS = ("ellipse", "rectangle", "triangle")
 #: Object half-size range in pixels.
 RADIUS_RANGE = (11.0, 17.0)
 #: Amplitude of the centre paths (pixels) and angular speed range (radians per frame).
-PATH_AMPLITUDE = (6.0, 14.0)
+PATH_AMPLITUDE = (8.0, 16.0)
 PATH_SPEED = (0.08, 0.2)
 ROTATION_SPEED = 0.08
 STRETCH_AMPLITUDE = 0.2
 CRF = "12"
+#: Spatial frequencies (radians per pixel) of the stripe textures: objects busier than the background.
+OBJECT_FREQUENCY = (0.25, 0.6)
+BACKGROUND_FREQUENCY = (0.1, 0.25)
 
 
-def _texture(rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def _texture(rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray, freq_range: tuple) -> np.ndarray:
     """A colourful stripe/check pattern evaluated at (possibly object-local) coordinates -> (..., 3)."""
     base = rng.uniform(0.15, 0.85, size=3)
     other = rng.uniform(0.15, 0.85, size=3)
-    freq = rng.uniform(0.25, 0.6, size=2)
+    freq = rng.uniform(*freq_range, size=2)
     phase = rng.uniform(0, 2 * np.pi, size=2)
     pattern = 0.5 + 0.25 * np.sin(xs * freq[0] + phase[0]) + 0.25 * np.sin(ys * freq[1] + phase[1])
     return base * pattern[..., None] + other * (1 - pattern[..., None])
@@ -45,7 +48,7 @@ def _texture(rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray) -> np.nda
 
 def _background(rng: np.random.Generator) -> np.ndarray:
     ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
-    img = _texture(rng, ys, xs)
+    img = _texture(rng, ys, xs, BACKGROUND_FREQUENCY)
     for _ in range(3):  # a few soft blobs so the background is not periodic
         cy, cx = rng.uniform(0, SIZE, size=2)
         blob = np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * rng.uniform(6, 14) ** 2))
@@ -93,7 +96,7 @@ def make_video(rng: np.random.Generator, frames: int) -> tuple:
             mask = _inside(kind, lu, lv)
             tex_rng = np.random.default_rng()
             tex_rng.bit_generator.state = tex_state
-            colour = _texture(tex_rng, lv * radius, lu * radius)  # texture moves with the object
+            colour = _texture(tex_rng, lv * radius, lu * radius, OBJECT_FREQUENCY)  # texture moves with the object
             img = np.where(mask[..., None], colour, img)
             centres[f, s] = path[f]
         video[f] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
