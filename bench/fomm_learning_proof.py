@@ -43,10 +43,10 @@ RESULTS = REPO / "bench" / "results"
 #: The small model trained here (same structure as vox-256; keypoints and motion at half resolution).
 MODEL = {
     "image_size": SIZE,
-    "kp_detector": {"num_kp": 10, "block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.25},
+    "kp_detector": {"num_kp": 10, "block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
     "generator": {
-        "num_kp": 10, "block_expansion": 8, "max_features": 64, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
-        "dense_motion": {"block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.25},
+        "num_kp": 10, "block_expansion": 16, "max_features": 128, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
+        "dense_motion": {"block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
     },
     "discriminator": None,
 }
