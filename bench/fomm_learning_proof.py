@@ -45,7 +45,7 @@ MODEL = {
     "image_size": SIZE,
     "kp_detector": {"num_kp": 10, "block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
     "generator": {
-        "num_kp": 10, "block_expansion": 16, "max_features": 128, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
+        "num_kp": 10, "block_expansion": 8, "max_features": 64, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
         "dense_motion": {"block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
     },
     "discriminator": None,
@@ -124,12 +124,12 @@ def save_picture(model: FommModel, test_dir: Path, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=13.0, help="training wall-clock budget")
+    parser.add_argument("--minutes", type=float, default=14.0, help="training wall-clock budget")
     parser.add_argument("--work", type=Path, default=Path("/tmp/fomm_proof"))
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 is fastest on a crowded 2-core machine)")
     parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (official: 2e-4)")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--train-videos", type=int, default=200)
     parser.add_argument("--test-videos", type=int, default=20)
     args = parser.parse_args()

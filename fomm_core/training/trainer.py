@@ -216,21 +216,26 @@ class Trainer:
         barrier(self.dist)
         return path
 
+    def _load_states(self, payload: dict) -> None:
+        self.nets.kp_detector.load_state_dict(payload["kp_detector"])
+        self.nets.generator.load_state_dict(payload["generator"])
+        if self.nets.discriminator is not None:
+            self.nets.discriminator.load_state_dict(payload["discriminator"])
+        for name in self.optimizers:
+            self.optimizers[name].load_state_dict(payload[f"optimizer_{name}"])
+            self.schedulers[name].load_state_dict(payload[f"scheduler_{name}"])
+
     def resume(self) -> bool:
         """Continue from the newest checkpoint in ``output_dir`` if there is one."""
         path = latest_checkpoint(self.output_dir)
         if path is None:
             return False
         payload = load_checkpoint(path)
-        self.nets.kp_detector.load_state_dict(payload["kp_detector"])
-        self.nets.generator.load_state_dict(payload["generator"])
-        if self.nets.discriminator is not None:
-            if "discriminator" not in payload:
-                raise InputError(f"{path}: has no discriminator but this config trains one")
-            self.nets.discriminator.load_state_dict(payload["discriminator"])
-        for name in self.optimizers:
-            self.optimizers[name].load_state_dict(payload[f"optimizer_{name}"])
-            self.schedulers[name].load_state_dict(payload[f"scheduler_{name}"])
+        try:
+            self._load_states(payload)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{path}: does not fit this training config ({first}); use another output folder") from None
         restore_rng_state(payload["rng"])
         self.position = position_of(payload)
         if self.dist.is_main:

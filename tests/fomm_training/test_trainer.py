@@ -115,6 +115,7 @@ def test_refuses_to_start_without_vgg_file(dataset, tmp_path):
     with pytest.raises(InputError, match="no VGG19 weight file"):
         Trainer(config_from_mapping(cfg))
     cfg["vgg"] = str(tmp_path / "missing.pth")
+    cfg["scales"] = [1, 0.5, 0.25]  # 1/8 of 64 px is too small for VGG19 (its own error, tested below)
     with pytest.raises(InputError, match="missing.pth: VGG19 weight file not found"):
         Trainer(config_from_mapping(cfg))
     no_rec = tiny_train_config(dataset, out, loss={"perceptual": [0, 0, 0, 0, 0], "reconstruction_l1": 0.0})
@@ -160,3 +161,12 @@ def test_bad_video_is_skipped_and_listed(dataset, tmp_path):
     assert result.position.step == 2
     skipped = (out / SKIPPED_FILE).read_text()
     assert "broken.mp4" in skipped and "cannot open video" in skipped
+
+
+def test_checkpoint_of_another_model_is_a_clear_error(dataset, tmp_path):
+    out = tmp_path / "run"
+    Trainer(config_from_mapping(tiny_train_config(dataset, out, max_steps=1))).run()
+    other = tiny_train_config(dataset, out, max_steps=2)
+    other["model"]["kp_detector"]["block_expansion"] = 8
+    with pytest.raises(InputError, match=r"step-00000001.pt: does not fit this training config"):
+        Trainer(config_from_mapping(other)).run()
