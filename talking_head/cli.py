@@ -16,6 +16,7 @@ from fomm_core.errors import InputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: List[str] = []
+COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
 COMMANDS += ["train_fomm", "eval_fomm"]  # FOMM training and evaluation (issue 8)
 
 
