@@ -24,6 +24,8 @@ COMMANDS: List[str] = [
     "synth_corpus",  # synthetic espeak-ng corpus for audio2kp (issue 4)
     "train_audio2kp",
     "eval_audio2kp",
+    "train_fomm",  # self-supervised FOMM training (issue 8)
+    "eval_fomm",
 ]
 
 
