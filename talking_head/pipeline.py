@@ -206,12 +206,8 @@ def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
     """``(photo (H, W, 3) uint8 RGB, name for messages)``; resized so its long side is ``long_side`` if given."""
     from .media import load_image
 
-    if isinstance(image, np.ndarray):
-        from .faces.image_checks import check_rgb_uint8
-
-        photo, name = check_rgb_uint8(image, "image array"), "image array"
-    else:
-        photo, name = load_image(image), str(image)
+    name = "image array" if isinstance(image, np.ndarray) else str(image)
+    photo = load_image(image)  # arrays of any layout too; huge photos are downscaled (never an OOM)
     if long_side is not None and max(photo.shape[:2]) != long_side:
         import cv2
 
