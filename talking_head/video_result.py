@@ -84,8 +84,14 @@ class Video:
 
         path = Path(path)
         writer = VideoWriter(path, fps=self.fps, audio=self.audio, metadata=self.metadata)
-        with writer:
+        writer.open()
+        try:
             for batch in self.iter_batches(progress):
                 with self.times.measure("encode"):
                     writer.write(batch)
+            with self.times.measure("encode"):
+                writer.close()
+        except BaseException:
+            writer.abort()
+            raise
         return path
