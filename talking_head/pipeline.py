@@ -220,6 +220,6 @@ def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
 
 def _provenance(watermark: bool):
     """``(frame marker or None, container tags)`` -- the label is written even without the watermark."""
-    from .provenance import frame_marker, synthetic_tags
+    from .provenance import Watermarker, synthetic_metadata
 
-    return (frame_marker() if watermark else None), synthetic_tags(watermarked=watermark)
+    return (Watermarker() if watermark else None), synthetic_metadata()

@@ -28,9 +28,10 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class FrameMarker(Protocol):
-    """Embeds the provenance watermark into frames: ``(B, H, W, 3)`` uint8 -> same shape, uint8."""
+    """Embeds the provenance watermark (``talking_head.provenance.Watermarker``)."""
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray: ...
+    def embed(self, frames: np.ndarray, start_index: int = 0) -> np.ndarray:
+        """``(B, H, W, 3)`` uint8 frames numbered from ``start_index`` -> the same, watermarked."""
 
 
 @dataclass
@@ -79,7 +80,7 @@ class RenderJob:
                 frames = self._place(crops)
             if self.marker is not None:
                 with self.times.measure("watermark"):
-                    frames = self.marker(frames)
+                    frames = self.marker.embed(frames, start_index=start)
             yield frames
             if progress is not None:
                 progress(stop, total)
