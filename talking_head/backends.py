@@ -51,11 +51,14 @@ class Backend:
             )
 
     def to(self, device=None, dtype: Optional[torch.dtype] = None) -> "Backend":
-        """Move every torch module of the driver and renderer (those that have ``.to``)."""
+        """Move the driver's and renderer's torch modules: parts with their own ``.to`` are asked to move,
+        otherwise a ``.model`` module they hold is moved."""
         for part in (self.driver, self.renderer):
             mover = getattr(part, "to", None)
             if callable(mover):
-                mover(device=device, dtype=dtype) if dtype is not None else mover(device)
+                mover(device, dtype) if dtype is not None else mover(device)
+            elif isinstance(getattr(part, "model", None), torch.nn.Module):
+                part.model.to(device)
         return self
 
 
@@ -69,9 +72,9 @@ def offline_backend() -> Backend:
 
 def learned_backend(folder: Path) -> Backend:
     """The learned backend from a folder with ``model_index.json`` (see :mod:`talking_head.model_index`)."""
-    from audio2kp.model import Audio2KP, Audio2KPDriver
-    from fomm_core.model import FommModel
-    from fomm_core.fomm_renderer import FommRenderer
+    from audio2kp.learned_driver import Audio2KPDriver
+    from audio2kp.model import Audio2KP
+    from fomm_core import FommModel, FommRenderer
 
     folder = Path(folder)
     index = ModelIndex.load(folder)
