@@ -83,6 +83,18 @@ def learned_backend(folder: Path) -> Backend:
     return Backend(LEARNED, Audio2KPDriver(audio_model), FommRenderer(fomm), folder)
 
 
+def save_learned(backend: Backend, folder: Path) -> None:
+    """Write a learned backend as ``folder/model_index.json`` + ``fomm/`` + ``audio2kp/``."""
+    if backend.name != LEARNED:
+        raise ValueError("only the learned backend has weights to save; the offline backend needs none")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    index = ModelIndex()
+    backend.renderer.model.save_pretrained(folder / index.fomm)
+    backend.driver.model.save_pretrained(folder / index.audio2kp)
+    index.save(folder)  # last: a folder without its index is never mistaken for a complete one
+
+
 def resolve_folder(dir_or_repo_id: str) -> Path:
     """A local folder as is; anything else is taken for a Hugging Face hub repo id (``snapshot_download``)."""
     path = Path(dir_or_repo_id).expanduser()

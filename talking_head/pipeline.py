@@ -21,7 +21,7 @@ from audio2kp.audio import Audio, AudioLike, load_audio, MODEL_SAMPLE_RATE
 from audio2kp.controls import AnimationControls
 from fomm_core.errors import InputError
 
-from .backends import Backend, learned_backend, offline_backend, resolve_folder
+from .backends import Backend, learned_backend, offline_backend, resolve_folder, save_learned
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
 from .model_index import BACKENDS, LEARNED, OFFLINE, has_learned_weights
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
@@ -77,6 +77,11 @@ class TalkingHead:
         if backend == OFFLINE or not learned_here:
             return cls(offline_backend())
         return cls(learned_backend(folder))
+
+    def save_pretrained(self, folder: Union[str, os.PathLike]) -> None:
+        """Write the learned components as ``model_index.json`` + ``fomm/`` + ``audio2kp/`` (reload with
+        :meth:`from_pretrained`)."""
+        save_learned(self.backend, Path(folder))
 
     @property
     def backend_name(self) -> str:

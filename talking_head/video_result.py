@@ -61,6 +61,11 @@ class Video:
         return self._job.track
 
     @property
+    def source_keypoints(self):
+        """The source crop's :class:`fomm_core.Keypoints` (batch of 1) the track moves."""
+        return self._job.state.keypoints
+
+    @property
     def frames(self) -> np.ndarray:
         """All frames, ``(T, H, W, 3)`` uint8 RGB (rendered on first access)."""
         if self._frames is None:
