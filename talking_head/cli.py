@@ -17,6 +17,7 @@ from fomm_core.errors import InputError
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: List[str] = []
 COMMANDS.append("animate")
+COMMANDS.append("detect")
 
 
 def build_parser() -> argparse.ArgumentParser:

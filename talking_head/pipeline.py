@@ -131,7 +131,8 @@ class TalkingHead:
             fps: video frame rate.
             size: output side in pixels: the longest side of the photo in ``full`` mode (default: the
                 photo's own size), the square's side in ``crop`` mode (default: the renderer's resolution).
-            watermark: embed the invisible provenance watermark (on by default; see the README's policy).
+            watermark: embed the invisible provenance watermark and write the "synthetic" container label (on
+                by default; ``False`` only for research that needs unmarked frames, see the README's policy).
             reference_video: reuse this video's head pose trajectory (learned backend only).
             progress: ``progress(frames_done, frames_total)`` after each rendered batch.
             batch_size: frames per renderer call.
@@ -224,7 +225,10 @@ def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
 
 
 def _provenance(watermark: bool):
-    """``(frame marker or None, container tags)`` -- the label is written even without the watermark."""
+    """``(frame marker, container tags)``: the watermark and the "synthetic" label, or neither
+    (``watermark=False``: the label says the video carries the watermark, so it goes too)."""
+    if not watermark:
+        return None, {}
     from .provenance import Watermarker, synthetic_metadata
 
-    return (Watermarker() if watermark else None), synthetic_metadata()
+    return Watermarker(), synthetic_metadata()

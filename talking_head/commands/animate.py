@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from fomm_core.errors import InputError
+from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
 HELP = "make a face photo speak a voice clip (writes an H.264 + AAC MP4)"
@@ -49,10 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-index", type=int, help="which face when there are several (0 = largest, default)")
     parser.add_argument("--whole-image", action="store_true",
                         help="animate the whole image as is, without looking for a face")
-    parser.add_argument("--no-watermark", dest="watermark", action="store_false",
-                        help="do not embed the invisible watermark that marks the video as synthetic; only for "
-                             "research that needs unmarked frames (e.g. measuring the watermark itself). The "
-                             "'synthetic' container label is still written")
+    parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
