@@ -133,7 +133,8 @@ class TalkingHead:
                 photo's own size), the square's side in ``crop`` mode (default: the renderer's resolution).
             watermark: embed the invisible provenance watermark and write the "synthetic" container label (on
                 by default; ``False`` only for research that needs unmarked frames, see the README's policy).
-            reference_video: reuse this video's head pose trajectory (learned backend only).
+            reference_video: reuse this video's head pose trajectory (learned backend only; looped back and
+                forth when shorter than the audio), still scaled by ``pose_scale``.
             progress: ``progress(frames_done, frames_total)`` after each rendered batch.
             batch_size: frames per renderer call.
 
@@ -149,8 +150,8 @@ class TalkingHead:
             raise InputError(f"fps must be in (0, 240], got {fps}")
         if size is not None and not 16 <= int(size) <= 8192:
             raise InputError(f"size must be between 16 and 8192 pixels, got {size}")
-        if reference_video is not None:
-            raise InputError("reference_video (head pose from a video) is not supported by this version")
+        if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
+            raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
         times = StageTimes()
         with times.measure("load"):
@@ -166,7 +167,12 @@ class TalkingHead:
             source = (source.to(self.device, self.dtype) / MAX_PIXEL)
             state = renderer.prepare(source)
         with times.measure("drive"):
-            track = self.backend.driver.drive(model_audio, state.keypoints, fps, num_frames, controls)
+            extra = {}
+            if reference_video is not None:
+                from .reference_pose import reference_head_pose
+
+                extra["reference_pose"] = reference_head_pose(reference_video, renderer, fps)
+            track = self.backend.driver.drive(model_audio, state.keypoints, fps, num_frames, controls, **extra)
         if len(track) != num_frames:
             raise RuntimeError(f"driver returned {len(track)} frames, expected {num_frames}")
         paster = None

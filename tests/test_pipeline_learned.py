@@ -103,8 +103,22 @@ def _head_pose(video):
 def test_pose_scale_zero_has_no_head_motion(th, astronaut, speech_wav):
     still = _head_pose(th.animate(astronaut, speech_wav, pose_scale=0.0, seed=0, watermark=False))
     moving = _head_pose(th.animate(astronaut, speech_wav, pose_scale=1.0, seed=0, watermark=False))
-    print(still, moving)
-    assert False
+    assert max(still) < 1e-4, still  # angle, log-scale, translation: identity
+    assert max(moving) > 1e-2, moving  # while pose_scale=1 does move the head
+def test_reference_video_head_pose(th, astronaut, speech_wav, tmp_path):
+    from talking_head.media import write_video
+
+    static = write_video(tmp_path / "static.mp4", np.stack([astronaut] * 10), fps=FPS)
+    shifts = np.stack([np.roll(astronaut, (3 * i, 2 * i), axis=(0, 1)) for i in range(10)])
+    moving = write_video(tmp_path / "moving.mp4", shifts, fps=FPS)
+    still = _head_pose(th.animate(astronaut, speech_wav, reference_video=static, watermark=False))
+    assert max(still) < 1e-3, still  # a video whose head never moves gives no head motion
+    moved = th.animate(astronaut, speech_wav, reference_video=moving, watermark=False)
+    assert max(_head_pose(moved)) > 1e-3
+    assert max(_head_pose(th.animate(astronaut, speech_wav, reference_video=moving, pose_scale=0.0,
+                                     watermark=False))) < 1e-4
+
+
 def test_saved_learned_video_has_audio(th, astronaut, speech_wav, tmp_path):
     out = tmp_path / "learned.mp4"
     th.animate(astronaut, speech_wav, mode="crop").save(out)

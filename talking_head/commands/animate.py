@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 #: Controls a jobs file line may set, with their types.
 JOB_OPTIONS = {
     "expression_scale": float, "pose_scale": float, "seed": int, "blink_rate": float, "mode": str,
-    "face_index": int, "whole_image": bool, "fps": float, "size": int, "watermark": bool,
+    "face_index": int, "whole_image": bool, "fps": float, "size": int, "watermark": bool, "reference_video": str,
 }
 
 
@@ -50,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-index", type=int, help="which face when there are several (0 = largest, default)")
     parser.add_argument("--whole-image", action="store_true",
                         help="animate the whole image as is, without looking for a face")
+    parser.add_argument("--reference-video", help="reuse this video's head motion (learned backend only)")
     parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -69,6 +70,7 @@ def _cli_options(args: argparse.Namespace) -> Dict[str, object]:
         "expression_scale": args.expression_scale, "pose_scale": args.pose_scale, "seed": args.seed,
         "blink_rate": args.blink_rate, "mode": args.mode, "face_index": args.face_index,
         "whole_image": args.whole_image, "fps": args.fps, "size": args.size, "watermark": args.watermark,
+        "reference_video": args.reference_video,
     }
 
 
