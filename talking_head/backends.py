@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from audio2kp.driver import AudioDriver
@@ -50,6 +51,18 @@ class Backend:
                 f"renderer keypoint space {self.renderer.keypoint_space!r}"
             )
 
+    @property
+    def needs_landmarks(self) -> bool:
+        """Whether the renderer's keypoints are face landmarks (it cannot work without a face)."""
+        return hasattr(self.renderer, "prepare_with_landmarks")
+
+    def prepare(self, source: torch.Tensor, landmarks: Optional[np.ndarray] = None):
+        """``renderer.prepare`` for the source crop ``(1, 3, S, S)`` in [0, 1]; a landmark renderer is given the
+        ``(478, 2)`` landmarks already found (crop pixels) instead of searching the crop again."""
+        if landmarks is not None and self.needs_landmarks:
+            return self.renderer.prepare_with_landmarks(source, landmarks)
+        return self.renderer.prepare(source)
+
     def to(self, device=None, dtype: Optional[torch.dtype] = None) -> "Backend":
         """Move the driver's and renderer's torch modules: parts with their own ``.to`` are asked to move,
         otherwise a ``.model`` module they hold is moved."""
@@ -65,9 +78,9 @@ class Backend:
 def offline_backend() -> Backend:
     """The weight-free backend: viseme driver + landmark first-order warp."""
     from audio2kp.offline import OfflineDriver
-    from talking_head.offline import OfflineRenderer
+    from talking_head.offline import LandmarkWarpRenderer
 
-    return Backend(OFFLINE, OfflineDriver(), OfflineRenderer())
+    return Backend(OFFLINE, OfflineDriver(), LandmarkWarpRenderer())
 
 
 def learned_backend(folder: Path) -> Backend:

@@ -161,11 +161,11 @@ class TalkingHead:
         num_frames = _frame_count(voice, fps)
         renderer = self.backend.renderer
         with times.measure("face"):
-            transform = self._crop_transform(photo, name, face_index, whole_image)
+            transform, landmarks = self._locate(photo, name, face_index, whole_image)
         with times.measure("keypoints"), torch.inference_mode():
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
             source = (source.to(self.device, self.dtype) / MAX_PIXEL)
-            state = renderer.prepare(source)
+            state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
         with times.measure("drive"):
             extra = {}
             if reference_video is not None:
@@ -193,13 +193,23 @@ class TalkingHead:
         progress = options.pop("progress", None)
         yield from self.animate(image, audio, **options).iter_batches(progress)
 
-    def _crop_transform(self, photo: np.ndarray, name: str, face_index: Optional[int], whole_image: bool) -> CropTransform:
+    def _locate(self, photo: np.ndarray, name: str, face_index: Optional[int], whole_image: bool):
+        """``(crop transform, (478, 2) face landmarks in photo pixels or None)``."""
         height, width = photo.shape[:2]
         size = int(self.backend.renderer.image_size)
         if whole_image:
-            return CropTransform.whole_image(width, height, size)
+            transform = CropTransform.whole_image(width, height, size)
+            if not self.backend.needs_landmarks:
+                return transform, None
+            try:  # the landmark renderer still needs the face, wherever it is in the image
+                return transform, find_face(photo, face_index, name).landmarks
+            except InputError:
+                raise InputError(
+                    f"{name}: no face found; the offline backend moves face landmarks, so it needs a face even "
+                    "with whole_image (a learned model, --model DIR, can animate any image)"
+                ) from None
         face = find_face(photo, face_index, name)
-        return crop_for_face(width, height, landmarks=face.landmarks, size=size)
+        return crop_for_face(width, height, landmarks=face.landmarks, size=size), face.landmarks
 
 
 def _frame_count(voice: Audio, fps: float) -> int:
