@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE / "audio2kp"))
 from a2k_helpers import perturbed, tiny_config as tiny_a2k_config  # noqa: E402
 from fomm_tiny import perturb, tiny_config as tiny_fomm_config  # noqa: E402
 
-from audio2kp.learned_driver import Audio2KPDriver  # noqa: E402
+from audio2kp.model import Audio2KPDriver  # noqa: E402
 from audio2kp.model import Audio2KP  # noqa: E402
 from fomm_core import FommRenderer  # noqa: E402
 from talking_head.backends import Backend  # noqa: E402
