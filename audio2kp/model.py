@@ -29,10 +29,11 @@ from torch import Tensor, nn
 
 from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
-from fomm_core.similarity import Similarity, fit_similarity
+from fomm_core.similarity import Similarity
 
 from .features import FeatureConfig, build_encoder
 from .layers import TemporalStack
+from .posefit import apply_pose, fit_pose, undo_pose
 
 #: Pose parameters per frame: angle (rad), log scale, translation x, y.
 POSE_PARAMS = 4
@@ -117,13 +118,9 @@ class Audio2KPOutput:
     pose: Tensor
     kl: Tensor
 
-    def full(self) -> Keypoints:
-        """Pose applied to expression: ``Keypoints`` of ``(B*T, K, ...)``."""
-        b, t, k = self.expr_value.shape[:3]
-        sim = pose_to_similarity(self.pose.reshape(b * t, POSE_PARAMS))  # (B*T,)
-        value = sim.apply_points(self.expr_value.reshape(b * t, k, 2))  # (B*T, K, 2)
-        jac = sim.apply_jacobians(self.expr_jacobian.reshape(b * t, k, 2, 2))  # (B*T, K, 2, 2)
-        return Keypoints(value, jac)
+    def full(self):
+        """Pose applied to expression: ``(value (B, T, K, 2), jacobian (B, T, K, 2, 2))``."""
+        return apply_pose(self.pose, self.expr_value, self.expr_jacobian)
 
 
 def pose_to_similarity(pose: Tensor) -> Similarity:
@@ -146,13 +143,10 @@ def remove_similarity(source: Tensor, value: Tensor, jacobian: Tensor):
     Returns:
         ``(value, jacobian)`` of the same shapes whose fitted similarity to ``source`` is the identity.
     """
-    b, t, k = value.shape[:3]
-    values, jacs = [], []
-    for i in range(b):
-        sim = fit_similarity(source[min(i, source.shape[0] - 1)].float(), value[i].float())  # T transforms
-        values.append(sim.inverse_points(value[i].float()).to(value.dtype))
-        jacs.append(sim.inverse_jacobians(jacobian[i].float()).to(jacobian.dtype))
-    return torch.stack(values), torch.stack(jacs)
+    source = source.float().expand(value.shape[0], -1, -1)
+    pose = fit_pose(source, value.float())  # (B, T, 4)
+    v, j = undo_pose(pose, value.float(), jacobian.float())
+    return v.to(value.dtype), j.to(jacobian.dtype)
 
 
 def latent_to_frames(latent: Tensor, first_frame: int, num_frames: int, frames_per_step: int) -> Tensor:
@@ -265,7 +259,7 @@ class Audio2KP(nn.Module):
         kl = cond.new_zeros(())
         if teacher_pose is not None:
             mu, logvar = self.pose_posterior(cond, teacher_pose)
-            pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
             kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
             first_frame = 0
         if pose_latent is None:
@@ -359,4 +353,10 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-from .learned_driver import Audio2KPDriver  # noqa: E402  (re-exported: the pipeline imports it from here)
+def __getattr__(name: str):
+    """``from audio2kp.model import Audio2KPDriver`` (re-exported lazily: the driver module imports this one)."""
+    if name == "Audio2KPDriver":
+        from .learned_driver import Audio2KPDriver
+
+        return Audio2KPDriver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,9 @@ COMMANDS: List[str] = []
 COMMANDS.append("animate")
 COMMANDS.append("detect")
 COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
+COMMANDS.append("synth_corpus")
+COMMANDS.append("train_audio2kp")
+COMMANDS.append("eval_audio2kp")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+COMMANDS.append("drive")  # talking_head/commands/drive.py: video-driven animation (issue 2)
+COMMANDS.append("prepare")  # talking_head/commands/prepare.py: audio2kp training shards (issue 4)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
