@@ -44,7 +44,7 @@ class TalkingHead:
     Args:
         backend: the driver + renderer pair.
         device: where the renderer runs.
-        dtype: floating type of the source and the renderer.
+        dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`to`).
     """
 
     def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
@@ -88,13 +88,20 @@ class TalkingHead:
         return self.backend.name
 
     def to(self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None) -> "TalkingHead":
-        """Move the models (like ``torch.nn.Module.to``); returns ``self``."""
+        """Move the models to ``device``; ``dtype`` (``torch.float16`` / ``torch.bfloat16``) runs the driver and
+        renderer under ``torch.autocast`` (weights stay float32, so any backend takes it). Returns ``self``."""
         if device is not None:
             self.device = torch.device(device)
         if dtype is not None:
+            if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+                raise InputError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}")
             self.dtype = dtype
-        self.backend.to(self.device, self.dtype)
+        self.backend.to(self.device)
         return self
+
+    def _autocast(self):
+        """Mixed precision for the models when a half dtype was asked for, else a no-op context."""
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
 
     def animate(
         self,
@@ -164,9 +171,9 @@ class TalkingHead:
             transform, landmarks = self._locate(photo, name, face_index, whole_image)
         with times.measure("keypoints"), torch.inference_mode():
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
-            source = (source.to(self.device, self.dtype) / MAX_PIXEL)
+            source = source.to(self.device, torch.float32) / MAX_PIXEL
             state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
-        with times.measure("drive"):
+        with times.measure("drive"), self._autocast():
             extra = {}
             if reference_video is not None:
                 from .reference_pose import reference_head_pose
@@ -185,6 +192,7 @@ class TalkingHead:
         job = RenderJob(
             renderer=renderer, state=state, track=track, paster=paster,
             out_size=int(size or renderer.image_size), marker=marker, batch_size=batch_size, times=times,
+            autocast=self._autocast, progress=progress,
         )
         return Video(job, fps, voice, tags, times)
 
