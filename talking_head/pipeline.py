@@ -36,6 +36,9 @@ DEFAULT_FPS = 25.0
 #: Sample rate of the muxed voice (AAC's usual rate).
 MUX_SAMPLE_RATE = 48_000
 MAX_PIXEL = 255.0
+#: Most output pixels in one batch of frames (bounds memory for very large photos: a 4096x4096 photo is
+#: pasted 3 frames at a time instead of 8, about 50 MB each).
+MAX_BATCH_PIXELS = 64_000_000
 
 
 class TalkingHead:
@@ -189,6 +192,8 @@ class TalkingHead:
                 photo, transform, feather=feather, device=self.device
             )
         marker, tags = _provenance(watermark)
+        frame_pixels = photo.shape[0] * photo.shape[1] if mode == "full" else int(size or renderer.image_size) ** 2
+        batch_size = max(1, min(int(batch_size), MAX_BATCH_PIXELS // frame_pixels))
         job = RenderJob(
             renderer=renderer, state=state, track=track, paster=paster,
             out_size=int(size or renderer.image_size), marker=marker, batch_size=batch_size, times=times,
