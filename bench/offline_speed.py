@@ -41,10 +41,15 @@ def load_example(size: int):
     return torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255, load_audio(ROOT / "examples" / "voice.wav")
 
 
+CPU_SECONDS = {}
+
+
 def timed(fn, repeats: int = 1):
-    start = time.perf_counter()
+    """``(result, wall seconds)``; the CPU seconds of the process are kept in ``CPU_SECONDS[fn]``-order list."""
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         out = fn()
+    CPU_SECONDS.setdefault("last", []).append((time.process_time() - cpu) / repeats)
     return out, (time.perf_counter() - start) / repeats
 
 
@@ -55,7 +60,7 @@ def bench_size(size: int) -> dict:
     from audio2kp.offline.prosody import prosody_curves
     from talking_head.offline import LandmarkWarpConfig, LandmarkWarpRenderer
     from talking_head.offline.mouth import paint_mouths
-    from talking_head.offline.renderer import LANDMARK_SEAMS, normalized_to_pixels
+    from talking_head.offline.renderer import LANDMARK_SEAMS, RENDER_CHUNK, normalized_to_pixels
     from talking_head.offline.warp import sparse_to_dense_tiled, warp
     from audio2kp.offline import LANDMARK_SET as KS
 
@@ -73,16 +78,25 @@ def bench_size(size: int) -> dict:
     track, t_drive = timed(lambda: driver.drive(audio, state.keypoints, FPS, frames, AnimationControls()))
     motion = track.window(0, frames)
     flow = min(renderer.config.flow_size, size)
-    offset, t_field = timed(lambda: sparse_to_dense_tiled(state.keypoints, motion, state.variance, flow,
+    chunks = [motion[i:i + RENDER_CHUNK] for i in range(0, frames, RENDER_CHUNK)]  # as render() batches
+    offsets, t_field = timed(lambda: [sparse_to_dense_tiled(state.keypoints, m, state.variance, flow,
                                                             renderer.config.background_weight, state.heat_shift,
-                                                            LANDMARK_SEAMS))
-    warped, t_warp = timed(lambda: warp(state.image, offset))
-    px = normalized_to_pixels(motion.value, size)
-    rgb = warped[:, :3].contiguous()
-    _, t_paint = timed(lambda: paint_mouths(rgb.clone(), warped[:, 3], px[:, KS.group("lips_inner_upper")],
-                                            px[:, KS.group("lips_inner_lower")], state.mouth))
+                                                            LANDMARK_SEAMS) for m in chunks])
+    warped, t_warp = timed(lambda: [warp(state.image, o) for o in offsets])
+
+    def paint_all():
+        for m, w in zip(chunks, warped):
+            px = normalized_to_pixels(m.value, size)
+            paint_mouths(w[:, :3].contiguous(), w[:, 3], px[:, KS.group("lips_inner_upper")],
+                         px[:, KS.group("lips_inner_lower")], state.mouth)
+
+    _, t_paint = timed(paint_all)
     video, t_render = timed(lambda: renderer.render(state, motion))
+    cpu = CPU_SECONDS.pop("last")[-7:]  # phones, prosody, drive, field, warp, mouth, render
+    cpu_fps = {k: frames / max(c, 1e-9) for k, c in zip(("phones", "prosody", "driver", "field", "warp", "mouth", "render"), cpu)}
+    cpu_fps["together"] = frames / (cpu[2] + cpu[6])
     return {
+        "cpu": cpu_fps,
         "size": size, "frames": frames, "prepare_s": t_prepare,
         "phones": frames / t_phones, "prosody": frames / t_prosody, "driver": frames / t_drive,
         "field": frames / t_field, "warp": frames / t_warp, "mouth": frames / t_paint, "render": frames / t_render,
@@ -128,7 +142,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--no-stills", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"torch threads {torch.get_num_threads()}, load average before {os.getloadavg()[0]:.1f} (shared 2-core machine)")
     header = ["size", "prepare s", "phones", "prosody", "driver", "field", "warp", "mouth", "render", "together"]
     print(" | ".join(header))
@@ -138,7 +154,12 @@ def main() -> int:
         results.append(r)
         print(f"{size} | {r['prepare_s']:.2f} | " + " | ".join(f"{r[k]:.0f}" for k in
               ("phones", "prosody", "driver", "field", "warp", "mouth", "render", "together")))
-    print("(figures are video frames per second of compute; 'together' = driver + render)")
+    print("(figures are video frames per second of wall-clock time; 'together' = driver + render)")
+    print("same stages in frames per CPU-second of this process (all its threads together; what an idle core gives):")
+    print(" | ".join(header[:1] + header[2:]))
+    for r in results:
+        print(f"{r['size']} | " + " | ".join(f"{r['cpu'][k]:.0f}" for k in
+              ("phones", "prosody", "driver", "field", "warp", "mouth", "render", "together")))
     print(f"load average after {os.getloadavg()[0]:.1f}")
     if not args.no_stills:
         save_stills(results[0], ROOT / "bench" / "out", ROOT / "docs" / "stills")

@@ -41,9 +41,11 @@ log = logging.getLogger(__name__)
 LOUDNESS_SHARE = 0.3
 #: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
 #: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
-CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.35, 0.2
+CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.4, 0.3
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
+#: Frames assembled at once (bounds the working memory for long clips).
+WINDOW_FRAMES = 500
 #: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
 PIVOT_BELOW_CHIN = 0.3
 
@@ -112,24 +114,36 @@ class OfflineDriver:
 
 def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, prosody: ProsodyCurves,
                 head: HeadMotion, fps: float, controls: AnimationControls) -> MotionTrack:
-    """Assemble keypoints and Jacobians from the per-frame mouth, blink, brow and head curves."""
+    """Assemble keypoints and Jacobians from the per-frame mouth, blink, brow and head curves.
+
+    Frames are built :data:`WINDOW_FRAMES` at a time into the preallocated track, so the working memory
+    beyond the track itself does not grow with the clip.
+    """
     src = source.value[0].detach().cpu().double().numpy()  # (K, 2)
     frame = FaceFrame.of(src)
     local = frame.to_local(src)
     emphasis = np.clip(prosody.pitch / 6.0, 0, 1) * prosody.loudness
-    offsets = frame.offsets_to_image(mouth_offsets(local, shape) + brow_offsets(len(src), emphasis))
-    offsets = offsets + blink_offsets(src, closure)
-    value = src[None] + controls.expression_scale * offsets  # (T, K, 2)
-    if controls.expression_scale > 1:  # amplified closing could push the lower lip over the upper one
-        value = frame.origin + frame.offsets_to_image(unfold_lips(frame.to_local(value)))
-    value_t = torch.from_numpy(value.astype(np.float32))
     src_t = torch.from_numpy(src.astype(np.float32))[None]  # (1, K, 2)
     neighbours = torch.from_numpy(landmark_neighbours(src))
     src_jac = source.jacobian.detach().cpu().float() if source.jacobian is not None else source_jacobians(src_t, neighbours)
-    jacobian = fit_local_affine(src_t, value_t, neighbours) @ src_jac  # (T, K, 2, 2)
     pose = _pose(src, frame, head, controls.pose_scale)
-    track = MotionTrack(value_t, jacobian, fps, KEYPOINT_SPACE).with_pose(pose)
-    return MotionTrack(track.value.contiguous(), track.jacobian.contiguous(), fps, KEYPOINT_SPACE)
+    num_frames, num_kp = len(shape.open), len(src)
+    value = torch.empty(num_frames, num_kp, 2)
+    jacobian = torch.empty(num_frames, num_kp, 2, 2)
+    for a in range(0, num_frames, WINDOW_FRAMES):
+        b = min(a + WINDOW_FRAMES, num_frames)
+        part = MouthShape(shape.open[a:b], shape.wide[a:b], shape.round[a:b], shape.closed[a:b])
+        offsets = frame.offsets_to_image(mouth_offsets(local, part) + brow_offsets(num_kp, emphasis[a:b]))
+        offsets = offsets + blink_offsets(src, closure[a:b])
+        moved = src[None] + controls.expression_scale * offsets  # (W, K, 2)
+        if controls.expression_scale > 1:  # amplified closing could push the lower lip over the upper one
+            moved = frame.origin + frame.offsets_to_image(unfold_lips(frame.to_local(moved)))
+        moved_t = torch.from_numpy(moved.astype(np.float32))
+        jac = fit_local_affine(src_t, moved_t, neighbours) @ src_jac  # (W, K, 2, 2)
+        window_pose = Similarity(pose.angle[a:b], pose.log_scale[a:b], pose.translation[a:b])
+        value[a:b] = window_pose.apply_points(moved_t)
+        jacobian[a:b] = window_pose.apply_jacobians(jac)
+    return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE)
 
 
 def _pose(src: np.ndarray, frame: FaceFrame, head: HeadMotion, pose_scale: float) -> Similarity:

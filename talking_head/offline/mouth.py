@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 #: Cavity colour as a share of the lip colour (dark red-brown).
-CAVITY_SHARE = 0.34
+CAVITY_SHARE = 0.42
 #: Tongue colour as a share of the lip colour.
 TONGUE_SHARE = 0.7
 #: Teeth colour (RGB in [0, 1]) before the photo's brightness is applied.
@@ -187,7 +187,7 @@ def _interior(s, t, t_up, t_low, half, look: MouthAppearance, feather: float):
     alpha = _sigmoid((t - t_up) / feather) * _sigmoid((t_low - t) / feather) * (across < 1)
     alpha *= np.clip(gap / (2 * feather), 0, 1)
     depth = np.clip((t - t_up) / np.maximum(gap, 1e-6), 0, 1)
-    shade = (0.35 + 0.65 * np.abs(2 * depth - 1) ** 2) * (0.5 + 0.5 * profile)  # darkest deep inside
+    shade = (0.4 + 0.6 * np.abs(2 * depth - 1) ** 2) * (0.55 + 0.45 * profile)  # darkest deep inside
     colour = CAVITY_SHARE * look.lip[None, None] * shade[..., None]
     tongue_top = t_low - TONGUE_GAP_SHARE * gap * profile
     a_tongue = _sigmoid((t - tongue_top) / (2 * feather)) * 0.8 * profile
