@@ -110,7 +110,8 @@ class Audio2KPOutput:
         expr_value: ``(B, T, K, 2)`` expression keypoints (source frame of reference), in [-1, 1].
         expr_jacobian: ``(B, T, K, 2, 2)`` expression Jacobians.
         pose: ``(B, T, 4)`` angle (rad), log scale, translation (x, y).
-        kl: KL divergence of the pose latent from N(0, I), mean per latent number (0 without a teacher).
+        kl: ``(Z,)`` KL divergence of the pose latent from N(0, I) per latent dimension, mean over windows and
+            latent steps (zeros without a teacher).
     """
 
     expr_value: Tensor
@@ -211,8 +212,9 @@ class Audio2KP(nn.Module):
         """Per-frame conditioning ``(B, T, hidden)`` from audio ``(B, S)`` sampled at ``times_s`` ``(T,)``
         and the source keypoints (batch ``B`` or 1)."""
         b = samples.shape[0]
-        feats = self.encoder(samples, times_s)  # (B, T, F)
-        src = torch.cat([source.value.flatten(1), source.jacobian.flatten(1)], dim=1)  # (B|1, K*6)
+        dtype = self.source_in[0].weight.dtype
+        feats = self.encoder(samples, times_s).to(dtype)  # (B, T, F)
+        src = torch.cat([source.value.flatten(1), source.jacobian.flatten(1)], dim=1).to(dtype)  # (B|1, K*6)
         return self.audio_in(feats) + self.source_in(src).expand(b, -1)[:, None, :]
 
     def expression(self, cond: Tensor, blink: Tensor, source: Keypoints):
@@ -256,11 +258,11 @@ class Audio2KP(nn.Module):
         cond = self.condition(samples, times_s, source)
         value, jac = self.expression(cond, blink, source)
         b, t, _ = cond.shape
-        kl = cond.new_zeros(())
+        kl = cond.new_zeros(self.config.pose_latent_dim)
         if teacher_pose is not None:
             mu, logvar = self.pose_posterior(cond, teacher_pose)
             pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(dim=(0, 1))  # (Z,) nats per latent number
             first_frame = 0
         if pose_latent is None:
             pose_latent = cond.new_zeros(b, 1, self.config.pose_latent_dim)

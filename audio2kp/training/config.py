@@ -13,14 +13,20 @@ from fomm_core.errors import InputError
 
 @dataclass
 class LossWeights:
-    """Weights of the loss terms (see :mod:`audio2kp.training.losses`)."""
+    """Weights of the loss terms (see :mod:`audio2kp.training.losses`).
+
+    Head pose parameters move by about 0.01 (radians, log scale, normalised units), so their weight is
+    higher and the KL weight low; ``kl_free_nats`` ("free bits") leaves each latent dimension that much KL
+    unpenalised, so the pose latent is used instead of collapsing (a collapsed latent samples a still head).
+    """
 
     keypoints: float = 1.0
     jacobians: float = 0.5
     velocity: float = 1.0
     expression: float = 1.0
-    pose: float = 1.0
-    kl: float = 0.01
+    pose: float = 5.0
+    kl: float = 0.005
+    kl_free_nats: float = 0.5
 
 
 @dataclass
@@ -48,6 +54,8 @@ class TrainConfig:
         device: ``"auto"`` (a GPU when there is one), ``"cpu"`` or ``"cuda"``.
         bf16: bf16 autocast on GPU (ignored on CPU).
         threads: CPU threads for torch (``None``: torch's default).
+        deterministic: deterministic GPU kernels (slower), so that a resumed GPU run repeats its losses
+            exactly as a CPU run does; off by default.
         source_frame: which frame of a clip plays the source photo: ``"random"`` or ``"first"``.
         gain_db: random gain range applied to the audio of each window, dB.
         windows_per_epoch: windows in one pass of the sampler (``None``: the data's frames / window).
@@ -77,6 +85,7 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = True
     threads: Optional[int] = None
+    deterministic: bool = False
     source_frame: str = "random"
     gain_db: List[float] = field(default_factory=lambda: [-6.0, 6.0])
     windows_per_epoch: Optional[int] = None

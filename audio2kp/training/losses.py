@@ -1,6 +1,7 @@
 """Training losses: keypoint and Jacobian L1 against the teacher, a velocity term, the expression stream
 against the teacher's pose-free expression, the pose stream against the teacher's pose, and the pose
-latent's KL divergence (a conditional VAE: sampling the prior gives varied, plausible head motion)."""
+latent's KL divergence with free nats per dimension (a conditional VAE: sampling the prior gives varied,
+plausible head motion)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def compute_losses(model: Audio2KP, batch: WindowBatch, weights: LossWeights, fp
         velocity=l1(vel(value), vel(batch.kp_value)) + l1(vel(out.expr_value), vel(expr_v_t)),
         expression=l1(out.expr_value, expr_v_t) + 0.5 * l1(out.expr_jacobian, expr_j_t),
         pose=l1(out.pose, pose_t),
-        kl=out.kl.float(),
+        kl=out.kl.float().mean(),
     )
-    total = sum(getattr(weights, name) * term for name, term in terms.items())
+    total = sum(getattr(weights, name) * term for name, term in terms.items() if name != "kl")
+    total = total + weights.kl * out.kl.float().clamp_min(weights.kl_free_nats).mean()
     return LossTerms(total=total, **terms)

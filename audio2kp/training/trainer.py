@@ -106,6 +106,10 @@ class Trainer:
         self.ckpt_root = self.out / CHECKPOINT_DIR
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = False
+            torch.use_deterministic_algorithms(True, warn_only=True)
         self._seed_everything(cfg.seed)
         self._build_data()
         self._build_model()
@@ -265,12 +269,22 @@ class Trainer:
         with open(self.out / METRICS_FILE, "a") as fh:
             fh.write(json.dumps({"step": self.step, "kind": kind, **values}) + "\n")
 
+    def _end_cut_line(self) -> None:
+        """After a crash mid-write, end the cut-off last line of ``metrics.jsonl`` so new rows stay readable."""
+        path = self.out / METRICS_FILE
+        if path.exists() and path.stat().st_size > 0:
+            with open(path, "rb+") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+
     def run(self, stop_at_step: Optional[int] = None, progress: Optional[Callable[[int, dict], None]] = None) -> Optional[Path]:
         """Train until ``cfg.steps`` (or ``stop_at_step``). Returns the saved model folder when finished."""
         cfg = self.cfg
         if self.rt.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            self._end_cut_line()
         self.resume()
         end = min(cfg.steps, stop_at_step) if stop_at_step is not None else cfg.steps
         batches = self.batches(self.step)

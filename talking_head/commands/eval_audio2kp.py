@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         target = Path(args.json_out)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
-            json.dump({"summary": out, "skipped": report.skipped}, fh, indent=1)
+            clips = [{"clip_id": c.clip_id, "group": c.group, "mouth_correlation": c.correlation_by_lag[0],
+                      "baseline_loudness_db_correlation": c.baseline_db_by_lag[0]} for c in report.clips]
+            json.dump({"summary": out, "clips": clips, "skipped": report.skipped}, fh, indent=1)
         os.replace(tmp, target)
     return 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from audio2kp.data.shards import list_shards, read_shard
-from audio2kp.synth.corpus import HELDOUT_VOICE, TRAIN_VOICES, plan_corpus
+from audio2kp.synth.corpus import HELDOUT_VOICE, plan_corpus
 from audio2kp.synth.espeak import Espeak
 from audio2kp.synth.face import LOWER_LIP, UPPER_LIP
 from audio2kp.synth.visemes import mouth_trajectory

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -133,3 +132,12 @@ def test_config_errors(tmp_path):
     cfg = load_train_config(write_train_config(tmp_path / "c.json", empty, tmp_path / "run"))
     with pytest.raises(InputError, match="no usable training clips"):
         Trainer(cfg, setup_runtime("cpu"))
+
+
+def test_metrics_survive_a_line_cut_by_a_crash(tmp_path, synth_corpus):
+    cfg = load_train_config(write_train_config(tmp_path / "c.json", synth_corpus / "train", tmp_path / "run", steps=2))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 1, "kind": "train", "total": 9.0}\n{"step": 2, "ki')
+    Trainer(cfg, setup_runtime("cpu")).run()
+    rows = read_metrics(tmp_path / "run")
+    assert [r["step"] for r in rows] == [1, 2] and rows[0]["total"] != 9.0
