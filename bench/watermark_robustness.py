@@ -247,31 +247,36 @@ def wrong_key(clips: Dict[str, np.ndarray]) -> tuple:
     return flagged, len(clips)
 
 
-def save_flat_crop(photos: Dict[str, np.ndarray]) -> Path:
-    """A flat patch (constant skin tone) and the flattest 96x96 window of a face clip, clean vs marked, 3x zoom."""
-    from PIL import Image
-
+def _flattest_window(frame: np.ndarray, side: int) -> tuple:
     from talking_head.provenance.masking import highpass_and_activity, luma
 
-    marker = Watermarker(payload=PAYLOAD)
-    frame = moving_clip(photos["hopper"], 1, seed=0)[0]
     _, activity = highpass_and_activity(luma(frame))
-    scores = cv2.blur(activity, (96, 96))[48:-48, 48:-48]
+    scores = cv2.blur(activity, (side, side))[side // 2: -side // 2, side // 2: -side // 2]
     y, x = np.unravel_index(np.argmin(scores), scores.shape)
-    patch = np.full((96, 96, 3), (205, 160, 140), np.uint8)
-    rows = []
-    for clean in (patch, frame[y:y + 96, x:x + 96]):
-        context = frame.copy()
-        if clean is patch:
-            context[:96, :96] = patch
-            marked = marker.embed(context)[:96, :96]
-        else:
-            marked = marker.embed(frame)[y:y + 96, x:x + 96]
-        rows.append(np.concatenate([clean, marked], axis=1))
-    image = np.kron(np.concatenate(rows, axis=0), np.ones((3, 3, 1), np.uint8))
+    return int(y), int(x), float(activity.mean())
+
+
+def save_flat_crop(photos: Dict[str, np.ndarray]) -> Path:
+    """Clean (left) vs marked (right), 3x zoom, 96x96 each. Rows: a uniform skin-tone patch inside the Grace
+    Hopper frame; the flattest window of the Grace Hopper frame; the flattest window of the smoothest photo."""
+    from PIL import Image
+
+    side = 96
+    marker = Watermarker(payload=PAYLOAD)
+    hopper = moving_clip(photos["hopper"], 1, seed=0)[0]
+    with_patch = hopper.copy()
+    with_patch[:side, :side] = (205, 160, 140)
+    smoothest = min(photos, key=lambda name: _flattest_window(moving_clip(photos[name], 1, seed=0)[0], side)[2])
+    rows = [np.concatenate([with_patch[:side, :side], marker.embed(with_patch)[:side, :side]], axis=1)]
+    for frame in (hopper, moving_clip(photos[smoothest], 1, seed=0)[0]):
+        y, x, _ = _flattest_window(frame, side)
+        marked = marker.embed(frame)
+        rows.append(np.concatenate([frame[y:y + side, x:x + side], marked[y:y + side, x:x + side]], axis=1))
+    image = np.kron(np.concatenate(rows, axis=0), np.ones((3, 3, 1), np.uint8))  # nearest-neighbour 3x zoom
     DOCS.mkdir(exist_ok=True)
     path = DOCS / "watermark_flat_crop.png"
     Image.fromarray(image).save(path)
+    print(f"flat crops: uniform patch, flattest window of 'hopper', flattest window of '{smoothest}'")
     return path
 
 

@@ -105,6 +105,11 @@ def test_cli_exit_codes_like_grep(videos, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "junk.mp4" in captured.err and "Traceback" not in captured.err
     assert "1 unreadable" in captured.out
+    cut = tmp_path / "cut.mp4"
+    data = videos["marked"].read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    assert main(["detect", str(cut)]) == 2
+    assert "cut.mp4" in capsys.readouterr().err
 
 
 def test_cli_json_lines(videos, capsys):
