@@ -79,9 +79,11 @@ def bench_size(size: int) -> dict:
     motion = track.window(0, frames)
     flow = min(renderer.config.flow_size, size)
     chunks = [motion[i:i + RENDER_CHUNK] for i in range(0, frames, RENDER_CHUNK)]  # as render() batches
-    offsets, t_field = timed(lambda: [sparse_to_dense_tiled(state.keypoints, m, state.variance, flow,
-                                                            renderer.config.background_weight, state.heat_shift,
-                                                            LANDMARK_SEAMS) for m in chunks])
+    # The field is computed frame by frame, as render() does (batch-independent pixels).
+    offsets, t_field = timed(lambda: [torch.cat([sparse_to_dense_tiled(state.keypoints, m[i], state.variance, flow,
+                                                                       renderer.config.background_weight,
+                                                                       state.heat_shift, LANDMARK_SEAMS)
+                                                 for i in range(m.batch_size)]) for m in chunks])
     warped, t_warp = timed(lambda: [warp(state.image, o) for o in offsets])
 
     def paint_all():

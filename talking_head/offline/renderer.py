@@ -172,8 +172,13 @@ class LandmarkWarpRenderer:
     def _render_chunk(self, state: LandmarkSourceState, motion: Keypoints) -> Tensor:
         size = state.image.shape[-1]
         flow_size = min(self.config.flow_size, size)
-        offset = sparse_to_dense_tiled(state.keypoints, motion, state.variance, flow_size,
-                                       self.config.background_weight, state.heat_shift, LANDMARK_SEAMS)
+        # Frame by frame: which keypoints reach which tiles then depends on the frame alone, so a frame
+        # renders to the same pixels whatever batch it comes in (streaming equals one-shot rendering).
+        offset = torch.cat([
+            sparse_to_dense_tiled(state.keypoints, motion[i], state.variance, flow_size,
+                                  self.config.background_weight, state.heat_shift, LANDMARK_SEAMS)
+            for i in range(motion.batch_size)
+        ])
         warped = warp(state.image, offset)  # (B, 4, H, W)
         frames = warped[:, :3].contiguous()
         if self.config.paint_mouth:

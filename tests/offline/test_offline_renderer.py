@@ -136,3 +136,12 @@ def test_bad_inputs(prepared, source_tensor):
         renderer.prepare(torch.full((1, 3, 256, 256), 0.5))
     with pytest.raises(InputError, match="square"):
         renderer.prepare_with_landmarks(source_tensor[..., :200], state.landmarks)
+
+
+def test_a_frame_renders_the_same_in_any_batch(prepared):
+    renderer, state = prepared
+    motion = Keypoints.cat([_moved(state, a, (0.02 * a, 0.0), 0.05 + a) for a in (0.0, 0.03, -0.04, 0.06, 0.01)])
+    whole = renderer.render(state, motion)
+    for start, stop in ((0, 2), (2, 5), (3, 4)):
+        part = renderer.render(state, motion[start:stop] if stop - start > 1 else motion[start])
+        assert torch.equal(part, whole[start:stop])
