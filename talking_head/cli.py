@@ -16,17 +16,12 @@ from fomm_core.errors import InputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: List[str] = []
-<<<<<<< HEAD
 COMMANDS.append("animate")
 COMMANDS.append("detect")
 COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
 COMMANDS.append("synth_corpus")
 COMMANDS.append("train_audio2kp")
 COMMANDS.append("eval_audio2kp")
-=======
-COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
-COMMANDS.append("detect")
->>>>>>> prov
 
 
 def build_parser() -> argparse.ArgumentParser:
