@@ -165,7 +165,7 @@ class TalkingHead:
         if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
-        times = StageTimes()
+        times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
             photo, name = _load_photo(image, size if mode == "full" else None)
             voice = load_audio(audio, target_rate=_native_rate(audio))
