@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="animate the whole image as is, without looking for a face")
     parser.add_argument("--reference-video", help="reuse this video's head motion (learned backend only)")
     parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
+    parser.add_argument("--threads", type=int,
+                        help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, small machine)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -145,6 +147,12 @@ def run(args: argparse.Namespace) -> int:
         if not (args.image and args.audio and args.output):
             raise InputError("give IMAGE AUDIO -o OUT.mp4 (or --jobs FILE)")
         jobs = [Job(args.image, args.audio, args.output, _cli_options(args))]
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise InputError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     th = TalkingHead.from_pretrained(args.model, backend=args.backend).to(_device(args.device))
     if len(jobs) == 1 and not args.jobs:
         _render(th, jobs[0], args.quiet)
