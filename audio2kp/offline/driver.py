@@ -26,7 +26,7 @@ from fomm_core.similarity import Similarity
 from ..audio import MODEL_SAMPLE_RATE, Audio
 from ..blinks import blink_curve
 from ..controls import AnimationControls
-from .expression import FaceFrame, MouthShape, blink_offsets, brow_offsets, mouth_offsets, unfold_lips
+from .expression import BROW_FULL_SEMITONES, FaceFrame, MouthShape, blink_offsets, brow_offsets, mouth_offsets, unfold_lips
 from .geometry import fit_local_affine, source_jacobians
 from .head_motion import HeadMotion, head_motion
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
@@ -122,7 +122,7 @@ def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, proso
     src = source.value[0].detach().cpu().double().numpy()  # (K, 2)
     frame = FaceFrame.of(src)
     local = frame.to_local(src)
-    emphasis = np.clip(prosody.pitch / 6.0, 0, 1) * prosody.loudness
+    emphasis = np.clip(prosody.pitch / BROW_FULL_SEMITONES, 0, 1) * prosody.loudness
     src_t = torch.from_numpy(src.astype(np.float32))[None]  # (1, K, 2)
     neighbours = torch.from_numpy(landmark_neighbours(src))
     src_jac = source.jacobian.detach().cpu().float() if source.jacobian is not None else source_jacobians(src_t, neighbours)

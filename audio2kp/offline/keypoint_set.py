@@ -13,7 +13,7 @@ listed. Left/right are the *subject's*: the subject's right eye appears on the i
 | ``lips_inner_lower`` | 95 88 178 87 14 317 402 318 324 | inner lower lip between the inner corners |
 | ``jaw`` | 132 58 172 136 150 149 176 148 152 377 400 378 379 365 397 288 361 | jaw line, chin (152) in the middle |
 | ``chin`` | 18 200 199 175 | between the lower lip and the chin tip |
-| ``outline`` | 234 93 127 162 21 54 103 67 109 10 338 297 332 284 251 389 356 454 323 | upper face outline |
+| ``outline`` | 93 234 127 162 21 54 103 67 109 10 338 297 332 284 251 389 356 454 323 | upper face outline |
 | ``eyelid_right_upper`` / ``_lower`` | 246 161 160 159 158 157 173 / 7 163 144 145 153 154 155 | lids, paired |
 | ``eye_right_corners`` | 33 133 | outer, inner corner |
 | ``eyelid_left_upper`` / ``_lower`` | 466 388 387 386 385 384 398 / 249 390 373 374 380 381 382 | lids, paired |
@@ -46,7 +46,7 @@ GROUPS: Tuple[Tuple[str, Tuple[int, ...]], ...] = (
     ("lips_inner_lower", (95, 88, 178, 87, 14, 317, 402, 318, 324)),
     ("jaw", (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361)),
     ("chin", (18, 200, 199, 175)),
-    ("outline", (234, 93, 127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389, 356, 454, 323)),
+    ("outline", (93, 234, 127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389, 356, 454, 323)),
     ("eyelid_right_upper", (246, 161, 160, 159, 158, 157, 173)),
     ("eyelid_right_lower", (7, 163, 144, 145, 153, 154, 155)),
     ("eye_right_corners", (33, 133)),

@@ -21,6 +21,8 @@ CAVITY_SHARE = 0.42
 TONGUE_SHARE = 0.7
 #: Teeth colour (RGB in [0, 1]) before the photo's brightness is applied.
 TEETH_RGB = (0.84, 0.80, 0.74)
+#: Teeth follow the photo's lighting: face luminance relative to a typical one, within this range.
+TYPICAL_FACE_LUMA, TEETH_BRIGHTNESS_RANGE = 0.55, (0.6, 1.15)
 #: Visible upper teeth: at most this share of the mouth width, and this share of the local gap.
 TEETH_MAX_HEIGHT, TEETH_GAP_SHARE = 0.085, 0.3
 #: Visible upper teeth across the mouth (about eight), and the darkening between two teeth.
@@ -72,7 +74,8 @@ def mouth_appearance(image: np.ndarray, outer: np.ndarray, inner_upper: np.ndarr
     xs = np.clip(np.round(samples[:, 0]).astype(int), 0, image.shape[1] - 1)
     ys = np.clip(np.round(samples[:, 1]).astype(int), 0, image.shape[0] - 1)
     lip = np.median(image[ys, xs], axis=0)
-    teeth = np.clip(np.array(TEETH_RGB) * np.clip(face_luma / 0.55, 0.6, 1.15), 0, 1)
+    brightness = np.clip(face_luma / TYPICAL_FACE_LUMA, *TEETH_BRIGHTNESS_RANGE)
+    teeth = np.clip(np.array(TEETH_RGB) * brightness, 0, 1)
     width = float(np.linalg.norm(inner_upper[-1] - inner_upper[0]))
     gap = centre_gap(np.asarray(inner_upper, np.float64), np.asarray(inner_lower, np.float64))
     return MouthAppearance(lip.astype(np.float32), teeth.astype(np.float32), gap, max(width, 1.0))

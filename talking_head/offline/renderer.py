@@ -35,6 +35,8 @@ MIN_SIGMA, MAX_SIGMA = 0.012, 0.06
 LIP_HEAT_SHIFT = 0.45
 #: Inner-lip heatmaps are narrower by this factor (a sharp split where the lips meet).
 INNER_LIP_SIGMA_FACTOR = 0.6
+#: ... but never narrower than this many pixels (a heatmap must cover a flow-grid cell).
+MIN_INNER_SIGMA_PX = 1.5
 #: Side of the grid the motion field is computed on (upsampled to the image).
 DEFAULT_FLOW_SIZE = 128
 #: Frames rendered at once (bounds memory).
@@ -145,7 +147,8 @@ class LandmarkWarpRenderer:
         spacing = np.linalg.norm(value[neighbours[:, :SPACING_NEIGHBOURS]] - value[:, None], axis=-1).mean(1)
         sigma = np.clip(SIGMA_PER_SPACING * spacing, MIN_SIGMA, MAX_SIGMA)
         inner = LANDMARK_SET.groups_of("lips_inner_upper", "lips_inner_lower")
-        sigma[inner] = np.maximum(sigma[inner] * INNER_LIP_SIGMA_FACTOR, MIN_SIGMA * 2 / size * 256 / 2)
+        min_inner = MIN_INNER_SIGMA_PX * 2.0 / (size - 1)  # pixels -> normalised units
+        sigma[inner] = np.maximum(sigma[inner] * INNER_LIP_SIGMA_FACTOR, min_inner)
         image_np = source[0].permute(1, 2, 0).float().cpu().numpy()
         interior = interior_mask(size, kp_px[LANDMARK_SET.inner_lip_polygon], FEATHER_PX_256 * size / 256)
         return LandmarkSourceState(
