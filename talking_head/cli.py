@@ -22,10 +22,6 @@ COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model fo
 COMMANDS.append("synth_corpus")
 COMMANDS.append("train_audio2kp")
 COMMANDS.append("eval_audio2kp")
-<<<<<<< HEAD
-=======
-COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
->>>>>>> media
 
 
 def build_parser() -> argparse.ArgumentParser:
