@@ -23,6 +23,7 @@ from fomm_core.errors import InputError
 
 from .backends import Backend, learned_backend, offline_backend, resolve_folder, save_learned
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
+from .faces.paste import FEATHER_FRACTION
 from .model_index import BACKENDS, LEARNED, OFFLINE, has_learned_weights
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
 from .stage_times import StageTimes
@@ -188,11 +189,9 @@ class TalkingHead:
         if len(track) != num_frames:
             raise RuntimeError(f"driver returned {len(track)} frames, expected {num_frames}")
         paster = None
-        if mode == "full":
-            feather = 0.0 if whole_image else None
-            paster = FacePaster(photo, transform, device=self.device) if feather is None else FacePaster(
-                photo, transform, feather=feather, device=self.device
-            )
+        if mode == "full":  # the whole image animated as is is pasted with a hard edge (nothing to blend into)
+            feather = 0.0 if whole_image else FEATHER_FRACTION
+            paster = FacePaster(photo, transform, feather=feather, device=self.device)
         marker, tags = _provenance(watermark)
         frame_pixels = photo.shape[0] * photo.shape[1] if mode == "full" else int(size or renderer.image_size) ** 2
         batch_size = max(1, min(int(batch_size), MAX_BATCH_PIXELS // frame_pixels))
