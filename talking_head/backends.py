@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from audio2kp.driver import AudioDriver
@@ -50,34 +51,61 @@ class Backend:
                 f"renderer keypoint space {self.renderer.keypoint_space!r}"
             )
 
+    @property
+    def needs_landmarks(self) -> bool:
+        """Whether the renderer's keypoints are face landmarks (it cannot work without a face)."""
+        return hasattr(self.renderer, "prepare_with_landmarks")
+
+    def prepare(self, source: torch.Tensor, landmarks: Optional[np.ndarray] = None):
+        """``renderer.prepare`` for the source crop ``(1, 3, S, S)`` in [0, 1]; a landmark renderer is given the
+        ``(478, 2)`` landmarks already found (crop pixels) instead of searching the crop again."""
+        if landmarks is not None and self.needs_landmarks:
+            return self.renderer.prepare_with_landmarks(source, landmarks)
+        return self.renderer.prepare(source)
+
     def to(self, device=None, dtype: Optional[torch.dtype] = None) -> "Backend":
-        """Move every torch module of the driver and renderer (those that have ``.to``)."""
+        """Move the driver's and renderer's torch modules: parts with their own ``.to`` are asked to move,
+        otherwise a ``.model`` module they hold is moved."""
         for part in (self.driver, self.renderer):
             mover = getattr(part, "to", None)
             if callable(mover):
-                mover(device=device, dtype=dtype) if dtype is not None else mover(device)
+                mover(device, dtype) if dtype is not None else mover(device)
+            elif isinstance(getattr(part, "model", None), torch.nn.Module):
+                part.model.to(device)
         return self
 
 
 def offline_backend() -> Backend:
     """The weight-free backend: viseme driver + landmark first-order warp."""
     from audio2kp.offline import OfflineDriver
-    from talking_head.offline import OfflineRenderer
+    from talking_head.offline import LandmarkWarpRenderer
 
-    return Backend(OFFLINE, OfflineDriver(), OfflineRenderer())
+    return Backend(OFFLINE, OfflineDriver(), LandmarkWarpRenderer())
 
 
 def learned_backend(folder: Path) -> Backend:
     """The learned backend from a folder with ``model_index.json`` (see :mod:`talking_head.model_index`)."""
-    from audio2kp.model import Audio2KP, Audio2KPDriver
-    from fomm_core.model import FommModel
-    from fomm_core.fomm_renderer import FommRenderer
+    from audio2kp.model import Audio2KPDriver
+    from audio2kp.model import Audio2KP
+    from fomm_core import FommModel, FommRenderer
 
     folder = Path(folder)
     index = ModelIndex.load(folder)
     fomm = FommModel.from_pretrained(folder / index.fomm)
     audio_model = Audio2KP.from_pretrained(folder / index.audio2kp)
     return Backend(LEARNED, Audio2KPDriver(audio_model), FommRenderer(fomm), folder)
+
+
+def save_learned(backend: Backend, folder: Path) -> None:
+    """Write a learned backend as ``folder/model_index.json`` + ``fomm/`` + ``audio2kp/``."""
+    if backend.name != LEARNED:
+        raise ValueError("only the learned backend has weights to save; the offline backend needs none")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    index = ModelIndex()
+    backend.renderer.model.save_pretrained(folder / index.fomm)
+    backend.driver.model.save_pretrained(folder / index.audio2kp)
+    index.save(folder)  # last: a folder without its index is never mistaken for a complete one
 
 
 def resolve_folder(dir_or_repo_id: str) -> Path:

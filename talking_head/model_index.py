@@ -3,8 +3,9 @@
 A learned folder looks like::
 
     model_index.json          {"_class_name": "TalkingHead", "backend": "learned", "fomm": "fomm", "audio2kp": "audio2kp"}
-    fomm/config.json          FOMM keypoint detector + generator (fomm_core)
-    fomm/model.safetensors
+    fomm/config.json          FOMM keypoint detector + generator (fomm_core.FommModel's own layout:
+    fomm/kp_detector/...      one subfolder per network, each config.json + model.safetensors)
+    fomm/generator/...
     audio2kp/config.json      the audio-to-keypoint model (audio2kp)
     audio2kp/model.safetensors
 """
@@ -67,7 +68,8 @@ class ModelIndex:
 
 
 def has_learned_weights(folder: Path) -> bool:
-    """Whether ``folder`` holds a model index whose component folders each have config and weights."""
+    """Whether ``folder`` holds a learned model index whose component folders each have a ``config.json``
+    and safetensors weights (directly or in per-network subfolders, as ``FommModel`` saves them)."""
     folder = Path(folder)
     if not (folder / INDEX_FILE).is_file():
         return False
@@ -75,6 +77,6 @@ def has_learned_weights(folder: Path) -> bool:
     if index.backend != LEARNED:
         return False
     return all(
-        (folder / sub / CONFIG_FILE).is_file() and (folder / sub / WEIGHTS_FILE).is_file()
+        (folder / sub / CONFIG_FILE).is_file() and any((folder / sub).rglob("*.safetensors"))
         for sub in (index.fomm, index.audio2kp)
     )

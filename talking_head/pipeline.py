@@ -21,8 +21,9 @@ from audio2kp.audio import Audio, AudioLike, load_audio, MODEL_SAMPLE_RATE
 from audio2kp.controls import AnimationControls
 from fomm_core.errors import InputError
 
-from .backends import Backend, learned_backend, offline_backend, resolve_folder
+from .backends import Backend, learned_backend, offline_backend, resolve_folder, save_learned
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
+from .faces.paste import FEATHER_FRACTION
 from .model_index import BACKENDS, LEARNED, OFFLINE, has_learned_weights
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
 from .stage_times import StageTimes
@@ -33,9 +34,14 @@ logger = logging.getLogger(__name__)
 ImageLike = Union[str, os.PathLike, np.ndarray]
 #: Default video frame rate.
 DEFAULT_FPS = 25.0
-#: Sample rate of the muxed voice (AAC's usual rate).
+#: Sample rate of the muxed voice when the input's own rate cannot be read up front (AAC's usual rate);
+#: otherwise the voice is muxed at its own rate (no resampling, and half the memory of 48 kHz for 22.05 kHz
+#: speech over a long clip).
 MUX_SAMPLE_RATE = 48_000
 MAX_PIXEL = 255.0
+#: Most output pixels in one batch of frames (bounds memory for very large photos: a 4096x4096 photo is
+#: pasted 3 frames at a time instead of 8, about 50 MB each).
+MAX_BATCH_PIXELS = 64_000_000
 
 
 class TalkingHead:
@@ -44,7 +50,7 @@ class TalkingHead:
     Args:
         backend: the driver + renderer pair.
         device: where the renderer runs.
-        dtype: floating type of the source and the renderer.
+        dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`to`).
     """
 
     def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
@@ -78,18 +84,30 @@ class TalkingHead:
             return cls(offline_backend())
         return cls(learned_backend(folder))
 
+    def save_pretrained(self, folder: Union[str, os.PathLike]) -> None:
+        """Write the learned components as ``model_index.json`` + ``fomm/`` + ``audio2kp/`` (reload with
+        :meth:`from_pretrained`)."""
+        save_learned(self.backend, Path(folder))
+
     @property
     def backend_name(self) -> str:
         return self.backend.name
 
     def to(self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None) -> "TalkingHead":
-        """Move the models (like ``torch.nn.Module.to``); returns ``self``."""
+        """Move the models to ``device``; ``dtype`` (``torch.float16`` / ``torch.bfloat16``) runs the driver and
+        renderer under ``torch.autocast`` (weights stay float32, so any backend takes it). Returns ``self``."""
         if device is not None:
             self.device = torch.device(device)
         if dtype is not None:
+            if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+                raise InputError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}")
             self.dtype = dtype
-        self.backend.to(self.device, self.dtype)
+        self.backend.to(self.device)
         return self
+
+    def _autocast(self):
+        """Mixed precision for the models when a half dtype was asked for, else a no-op context."""
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
 
     def animate(
         self,
@@ -126,8 +144,10 @@ class TalkingHead:
             fps: video frame rate.
             size: output side in pixels: the longest side of the photo in ``full`` mode (default: the
                 photo's own size), the square's side in ``crop`` mode (default: the renderer's resolution).
-            watermark: embed the invisible provenance watermark (on by default; see the README's policy).
-            reference_video: reuse this video's head pose trajectory (learned backend only).
+            watermark: embed the invisible provenance watermark and write the "synthetic" container label (on
+                by default; ``False`` only for research that needs unmarked frames, see the README's policy).
+            reference_video: reuse this video's head pose trajectory (learned backend only; looped back and
+                forth when shorter than the audio), still scaled by ``pose_scale``.
             progress: ``progress(frames_done, frames_total)`` after each rendered batch.
             batch_size: frames per renderer call.
 
@@ -143,36 +163,42 @@ class TalkingHead:
             raise InputError(f"fps must be in (0, 240], got {fps}")
         if size is not None and not 16 <= int(size) <= 8192:
             raise InputError(f"size must be between 16 and 8192 pixels, got {size}")
-        if reference_video is not None:
-            raise InputError("reference_video (head pose from a video) is not supported by this version")
+        if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
+            raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
-        times = StageTimes()
+        times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
             photo, name = _load_photo(image, size if mode == "full" else None)
-            voice = load_audio(audio, target_rate=MUX_SAMPLE_RATE)
+            voice = load_audio(audio, target_rate=_native_rate(audio))
             model_audio = voice.resampled(MODEL_SAMPLE_RATE)
         num_frames = _frame_count(voice, fps)
         renderer = self.backend.renderer
         with times.measure("face"):
-            transform = self._crop_transform(photo, name, face_index, whole_image)
+            transform, landmarks = self._locate(photo, name, face_index, whole_image)
         with times.measure("keypoints"), torch.inference_mode():
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
-            source = (source.to(self.device, self.dtype) / MAX_PIXEL)
-            state = renderer.prepare(source)
-        with times.measure("drive"):
-            track = self.backend.driver.drive(model_audio, state.keypoints, fps, num_frames, controls)
+            source = source.to(self.device, torch.float32) / MAX_PIXEL
+            state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
+        with times.measure("drive"), self._autocast():
+            extra = {}
+            if reference_video is not None:
+                from .reference_pose import reference_head_pose
+
+                extra["reference_pose"] = reference_head_pose(reference_video, renderer, fps)
+            track = self.backend.driver.drive(model_audio, state.keypoints, fps, num_frames, controls, **extra)
         if len(track) != num_frames:
             raise RuntimeError(f"driver returned {len(track)} frames, expected {num_frames}")
         paster = None
-        if mode == "full":
-            feather = 0.0 if whole_image else None
-            paster = FacePaster(photo, transform, device=self.device) if feather is None else FacePaster(
-                photo, transform, feather=feather, device=self.device
-            )
+        if mode == "full":  # the whole image animated as is is pasted with a hard edge (nothing to blend into)
+            feather = 0.0 if whole_image else FEATHER_FRACTION
+            paster = FacePaster(photo, transform, feather=feather, device=self.device)
         marker, tags = _provenance(watermark)
+        frame_pixels = photo.shape[0] * photo.shape[1] if mode == "full" else int(size or renderer.image_size) ** 2
+        batch_size = max(1, min(int(batch_size), MAX_BATCH_PIXELS // frame_pixels))
         job = RenderJob(
             renderer=renderer, state=state, track=track, paster=paster,
             out_size=int(size or renderer.image_size), marker=marker, batch_size=batch_size, times=times,
+            autocast=self._autocast, progress=progress,
         )
         return Video(job, fps, voice, tags, times)
 
@@ -181,13 +207,23 @@ class TalkingHead:
         progress = options.pop("progress", None)
         yield from self.animate(image, audio, **options).iter_batches(progress)
 
-    def _crop_transform(self, photo: np.ndarray, name: str, face_index: Optional[int], whole_image: bool) -> CropTransform:
+    def _locate(self, photo: np.ndarray, name: str, face_index: Optional[int], whole_image: bool):
+        """``(crop transform, (478, 2) face landmarks in photo pixels or None)``."""
         height, width = photo.shape[:2]
         size = int(self.backend.renderer.image_size)
         if whole_image:
-            return CropTransform.whole_image(width, height, size)
+            transform = CropTransform.whole_image(width, height, size)
+            if not self.backend.needs_landmarks:
+                return transform, None
+            try:  # the landmark renderer still needs the face, wherever it is in the image
+                return transform, find_face(photo, face_index, name).landmarks
+            except InputError:
+                raise InputError(
+                    f"{name}: no face found; the offline backend moves face landmarks, so it needs a face even "
+                    "with whole_image (a learned model, --model DIR, can animate any image)"
+                ) from None
         face = find_face(photo, face_index, name)
-        return crop_for_face(width, height, landmarks=face.landmarks, size=size)
+        return crop_for_face(width, height, landmarks=face.landmarks, size=size), face.landmarks
 
 
 def _frame_count(voice: Audio, fps: float) -> int:
@@ -202,16 +238,28 @@ def _frame_count(voice: Audio, fps: float) -> int:
     return max(1, int(round(voice.duration * fps)))
 
 
+def _native_rate(audio: AudioLike) -> int:
+    """The input's own sample rate where it is known without decoding, else :data:`MUX_SAMPLE_RATE`."""
+    if isinstance(audio, Audio):
+        return int(audio.sample_rate)
+    if isinstance(audio, tuple) and len(audio) == 2:
+        return int(audio[1])
+    if isinstance(audio, (str, os.PathLike)):
+        import soundfile
+
+        try:
+            return int(soundfile.info(str(audio)).samplerate)
+        except Exception:  # noqa: BLE001 - not a libsndfile format (e.g. some mp3): load_audio reports problems
+            return MUX_SAMPLE_RATE
+    return MUX_SAMPLE_RATE
+
+
 def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
     """``(photo (H, W, 3) uint8 RGB, name for messages)``; resized so its long side is ``long_side`` if given."""
     from .media import load_image
 
-    if isinstance(image, np.ndarray):
-        from .faces.image_checks import check_rgb_uint8
-
-        photo, name = check_rgb_uint8(image, "image array"), "image array"
-    else:
-        photo, name = load_image(image), str(image)
+    name = "image array" if isinstance(image, np.ndarray) else str(image)
+    photo = load_image(image)  # arrays of any layout too; huge photos are downscaled (never an OOM)
     if long_side is not None and max(photo.shape[:2]) != long_side:
         import cv2
 
@@ -223,7 +271,10 @@ def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
 
 
 def _provenance(watermark: bool):
-    """``(frame marker or None, container tags)`` -- the label is written even without the watermark."""
-    from .provenance import frame_marker, synthetic_tags
+    """``(frame marker, container tags)``: the watermark and the "synthetic" label, or neither
+    (``watermark=False``: the label says the video carries the watermark, so it goes too)."""
+    if not watermark:
+        return None, {}
+    from .provenance import Watermarker, synthetic_metadata
 
-    return (frame_marker() if watermark else None), synthetic_tags(watermarked=watermark)
+    return Watermarker(), synthetic_metadata()

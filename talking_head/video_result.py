@@ -61,6 +61,11 @@ class Video:
         return self._job.track
 
     @property
+    def source_keypoints(self):
+        """The source crop's :class:`fomm_core.Keypoints` (batch of 1) the track moves."""
+        return self._job.state.keypoints
+
+    @property
     def frames(self) -> np.ndarray:
         """All frames, ``(T, H, W, 3)`` uint8 RGB (rendered on first access)."""
         if self._frames is None:
@@ -69,6 +74,7 @@ class Video:
 
     def iter_batches(self, progress: Optional[ProgressCallback] = None) -> Iterator[np.ndarray]:
         """Yield ``(B, H, W, 3)`` uint8 frame batches in order."""
+        progress = progress or self._job.progress
         if self._frames is not None:
             step = self._job.batch_size
             for start in range(0, len(self._frames), step):
@@ -84,8 +90,14 @@ class Video:
 
         path = Path(path)
         writer = VideoWriter(path, fps=self.fps, audio=self.audio, metadata=self.metadata)
-        with writer:
+        writer.open()
+        try:
             for batch in self.iter_batches(progress):
                 with self.times.measure("encode"):
                     writer.write(batch)
+            with self.times.measure("encode"):
+                writer.close()
+        except BaseException:
+            writer.abort()
+            raise
         return path

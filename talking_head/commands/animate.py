@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from fomm_core.errors import InputError
+from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
 HELP = "make a face photo speak a voice clip (writes an H.264 + AAC MP4)"
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 #: Controls a jobs file line may set, with their types.
 JOB_OPTIONS = {
     "expression_scale": float, "pose_scale": float, "seed": int, "blink_rate": float, "mode": str,
-    "face_index": int, "whole_image": bool, "fps": float, "size": int, "watermark": bool,
+    "face_index": int, "whole_image": bool, "fps": float, "size": int, "watermark": bool, "reference_video": str,
 }
 
 
@@ -49,10 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-index", type=int, help="which face when there are several (0 = largest, default)")
     parser.add_argument("--whole-image", action="store_true",
                         help="animate the whole image as is, without looking for a face")
-    parser.add_argument("--no-watermark", dest="watermark", action="store_false",
-                        help="do not embed the invisible watermark that marks the video as synthetic; only for "
-                             "research that needs unmarked frames (e.g. measuring the watermark itself). The "
-                             "'synthetic' container label is still written")
+    parser.add_argument("--reference-video", help="reuse this video's head motion (learned backend only)")
+    parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
+    parser.add_argument("--threads", type=int,
+                        help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, small machine)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -71,6 +72,7 @@ def _cli_options(args: argparse.Namespace) -> Dict[str, object]:
         "expression_scale": args.expression_scale, "pose_scale": args.pose_scale, "seed": args.seed,
         "blink_rate": args.blink_rate, "mode": args.mode, "face_index": args.face_index,
         "whole_image": args.whole_image, "fps": args.fps, "size": args.size, "watermark": args.watermark,
+        "reference_video": args.reference_video,
     }
 
 
@@ -145,6 +147,12 @@ def run(args: argparse.Namespace) -> int:
         if not (args.image and args.audio and args.output):
             raise InputError("give IMAGE AUDIO -o OUT.mp4 (or --jobs FILE)")
         jobs = [Job(args.image, args.audio, args.output, _cli_options(args))]
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise InputError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     th = TalkingHead.from_pretrained(args.model, backend=args.backend).to(_device(args.device))
     if len(jobs) == 1 and not args.jobs:
         _render(th, jobs[0], args.quiet)

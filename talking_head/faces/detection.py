@@ -12,11 +12,10 @@ import numpy as np
 from fomm_core.errors import InputError
 
 from .image_checks import check_rgb_uint8
+from .mediapipe_models import run_face_detection
 
 logger = logging.getLogger(__name__)
 
-#: Detections scoring below this are ignored.
-MIN_DETECTION_CONFIDENCE = 0.5
 #: mediapipe model: 0 = short range (faces filling the frame), 1 = full range (faces up to ~5 m away).
 FULL_RANGE_MODEL = 1
 SHORT_RANGE_MODEL = 0
@@ -63,14 +62,6 @@ class FaceBox:
         return ((self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2)
 
 
-def _run_detector(image: np.ndarray, model: int) -> list:
-    from mediapipe.python.solutions import face_detection
-
-    with face_detection.FaceDetection(model_selection=model, min_detection_confidence=MIN_DETECTION_CONFIDENCE) as det:
-        result = det.process(image)
-    return list(result.detections or [])
-
-
 def detect_faces(image: np.ndarray, name: str = "image") -> List[FaceBox]:
     """All faces in ``image``, largest first.
 
@@ -87,9 +78,9 @@ def detect_faces(image: np.ndarray, name: str = "image") -> List[FaceBox]:
     small = image if scale == 1.0 else cv2.resize(
         image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
     )
-    detections = _run_detector(small, FULL_RANGE_MODEL)
+    detections = run_face_detection(small, FULL_RANGE_MODEL)
     if not detections:  # a face filling the whole frame is found more reliably by the short-range model
-        detections = _run_detector(small, SHORT_RANGE_MODEL)
+        detections = run_face_detection(small, SHORT_RANGE_MODEL)
     faces = [_to_face_box(d, width, height) for d in detections]
     faces.sort(key=lambda f: f.area, reverse=True)
     logger.debug("%s: %d face(s) found", name, len(faces))

@@ -9,6 +9,7 @@ from fomm_core.errors import InputError
 from .crop import CropTransform
 from .detection import FaceBox
 from .image_checks import check_rgb_uint8
+from .mediapipe_models import run_face_mesh
 
 #: Landmarks of the refined face mesh (468 face points + 2 x 5 iris points).
 NUM_LANDMARKS = 478
@@ -17,20 +18,6 @@ NUM_LANDMARKS = 478
 MESH_WINDOW_SCALE = 2.2
 #: Resolution of that square (the mesh model itself works at 192 px; more only costs time).
 MESH_WINDOW_SIZE = 512
-MIN_MESH_CONFIDENCE = 0.5
-
-
-def _run_mesh(image: np.ndarray):
-    from mediapipe.python.solutions import face_mesh
-
-    with face_mesh.FaceMesh(
-        static_image_mode=True,  # every call is an independent photo, no tracking between calls
-        max_num_faces=1,
-        refine_landmarks=True,  # adds the 10 iris points (478 in all) and sharper lips and eyes
-        min_detection_confidence=MIN_MESH_CONFIDENCE,
-    ) as mesh:
-        result = mesh.process(image)
-    return result.multi_face_landmarks or []
 
 
 def face_landmarks(image: np.ndarray, box: FaceBox, name: str = "image") -> np.ndarray:
@@ -56,7 +43,7 @@ def face_landmarks(image: np.ndarray, box: FaceBox, name: str = "image") -> np.n
         x0=int(round(cx - side / 2)), y0=int(round(cy - side / 2)), side=side,
         size=min(side, MESH_WINDOW_SIZE), image_width=width, image_height=height,
     )
-    faces = _run_mesh(window.crop(image))
+    faces = run_face_mesh(window.crop(image))
     if not faces:
         raise InputError(f"{name}: a face was detected but its landmarks could not be located (face too small, "
                          "turned away or covered?); try another photo or --whole-image")
