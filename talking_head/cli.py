@@ -45,5 +45,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
 
 
+COMMANDS.append("demo")  # talking_head/commands/demo.py (serves the Gradio app; imports demo lazily)
+
+
 if __name__ == "__main__":
     sys.exit(main())

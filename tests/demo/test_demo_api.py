@@ -1,0 +1,71 @@
+"""The app served on 127.0.0.1, called through gradio_client's named endpoint ``/animate``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mp4_checks import best_envelope_correlation, read_mp4
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    from gradio_client import Client
+
+    url, _ = served
+    return Client(url, verbose=False)
+
+
+def _animate(client, face, voice, **controls):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(face)), handle_file(str(voice)), api_name="/animate", **controls)
+
+
+def test_api_lists_animate_with_optional_controls(client):
+    info = client.view_api(return_format="dict", print_info=False)
+    params = info["named_endpoints"]["/animate"]["parameters"]
+    names = [p["parameter_name"] for p in params]
+    assert names[:2] == ["face", "voice"]
+    assert not params[0]["parameter_has_default"] and not params[1]["parameter_has_default"]
+    controls = {p["parameter_name"]: p for p in params[2:]}
+    assert {"pose_scale", "expression_scale", "still_head", "blink_rate", "seed", "mode", "fps", "size"} <= set(controls)
+    assert all(p["parameter_has_default"] for p in controls.values())
+    assert controls["fps"]["parameter_default"] == 25 and controls["mode"]["parameter_default"] == "full"
+
+
+def test_animate_returns_talking_mp4(client, face_png, speech_wav, astronaut):
+    out = _animate(client, face_png, speech_wav)
+    facts = read_mp4(out)
+    speech, rate = sf.read(str(speech_wav), dtype="float32")
+    seconds = len(speech) / rate
+    fps = 25
+    assert facts.video_codec == "h264" and facts.audio_codec == "aac"
+    assert facts.fps == pytest.approx(fps)
+    assert abs(facts.frames - seconds * fps) <= 1, (facts.frames, seconds)
+    assert abs(facts.video_seconds - seconds) <= 1 / fps + 1e-6
+    assert (facts.width, facts.height) == (astronaut.shape[1], astronaut.shape[0])  # full mode: the whole photo
+    assert abs(facts.audio_seconds - seconds) < 0.1
+    # the audio track is the voice: its loudness follows the input's
+    # (exact sync within 15 ms is the pipeline's own test; here: it is this voice, not silence or another clip)
+    assert best_envelope_correlation(speech, rate, facts.audio, facts.audio_rate) > 0.9
+    # the face moves
+    assert np.abs(facts.first_frame.astype(int) - facts.last_frame.astype(int)).mean() > 0.5
+
+
+def test_bad_uploads_give_the_message_and_the_app_keeps_serving(client, face_png, speech_wav, text_as_image,
+                                                                  two_hour_audio, no_face_png):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=r"face image notes\.png: not an image file"):
+        _animate(client, text_as_image, speech_wav)
+    with pytest.raises(AppError, match=r"voice clip two_hours\.flac: 120 min 0 s long, over the 30 s limit"):
+        _animate(client, face_png, two_hour_audio)
+    with pytest.raises(AppError, match=r"(?i)no face"):
+        _animate(client, no_face_png, speech_wav)
+    out = _animate(client, face_png, speech_wav, mode="crop", still_head=True, fps=20)
+    facts = read_mp4(out)
+    assert facts.fps == pytest.approx(20) and facts.width == facts.height
