@@ -31,7 +31,7 @@ from demo.jobs import (
     animate_job,
     drive_job,
 )
-from demo.limits import check_image_file, check_video_file
+from demo.limits import check_file_size, check_image_file
 from demo.settings import DemoSettings, UploadLimits
 from demo.workspace import Workspace
 
@@ -56,10 +56,9 @@ class FaceImage(gr.Image):
     before Gradio opens it, so a text file or a 20000x20000 photo gets a clear one-line message."""
 
     is_template = True  # the browser uses Gradio's own Image component
-
-    def __init__(self, *args: Any, limits: Optional[UploadLimits] = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.limits = limits or UploadLimits()
+    #: Set per instance by :func:`face_image` (no ``__init__`` override: Gradio builds the browser's
+    #: config from the signature of ``__init__``).
+    limits = UploadLimits()
 
     def preprocess(self, payload):  # noqa: D102 - see gr.Image.preprocess
         if payload is not None and payload.path:
@@ -73,6 +72,13 @@ class FaceImage(gr.Image):
         if path and not (payload is not None and payload.path):
             _as_gradio_error(check_image_file, path, self.limits, None)
         return path
+
+
+def face_image(limits: UploadLimits, **kwargs: Any) -> FaceImage:
+    """A :class:`FaceImage` (upload, webcam, paste) that enforces ``limits``."""
+    image = FaceImage(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None, **kwargs)
+    image.limits = limits
+    return image
 
 
 def _as_gradio_error(check: Callable, *args: Any) -> Any:
@@ -103,7 +109,7 @@ def _backends(pipeline: Any) -> dict:
         if not pipeline:
             raise ValueError("build_demo needs at least one pipeline")
         return dict(pipeline)
-    return {OFFLINE_BACKEND if getattr(pipeline, "is_offline", True) else LEARNED_BACKEND: pipeline}
+    return {str(getattr(pipeline, "backend_name", OFFLINE_BACKEND)): pipeline}
 
 
 def build_demo(
@@ -186,8 +192,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
     d = DEFAULT_CONTROLS
     with gr.Row():
         with gr.Column():
-            face = FaceImage(label="Face photo", sources=["upload", "webcam", "clipboard"], type="filepath",
-                             image_mode=None, limits=limits, elem_id="face", height=320)
+            face = face_image(limits, label="Face photo", elem_id="face", height=320)
             voice = gr.Audio(label="Voice clip", sources=["upload", "microphone"], type="filepath",
                              elem_id="voice")
             gr.Markdown(f"<small>Limits: {limits.max_image_pixels / 1e6:.0f} megapixels, "
@@ -206,7 +211,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
                                 info="full: the whole photo, face pasted back; crop: the square around the face")
                 fps = gr.Slider(10, 60, value=d.fps, step=1, label="Frames per second")
                 size = gr.Dropdown(list(SIZE_CHOICES), value=d.size, label="Output size (pixels)",
-                                   info="auto: the pipeline's own size")
+                                   info="auto: the photo's own size (full), the model's (crop); else the longest side")
                 whole = gr.Checkbox(value=d.whole_image, label="Whole image",
                                     info="Animate the image as is, without looking for a face")
                 backend = gr.Dropdown(names, value=names[0], label="Backend", visible=len(names) > 1,
@@ -240,8 +245,7 @@ def _drive_tab(video_driver: Any, workspace: Workspace, settings: DemoSettings) 
 
     with gr.Row():
         with gr.Column():
-            source = FaceImage(label="Source photo", sources=["upload", "webcam", "clipboard"], type="filepath",
-                               image_mode=None, limits=limits, elem_id="drive-source")
+            source = face_image(limits, label="Source photo", elem_id="drive-source")
             driving = gr.Video(label="Driving video", sources=["upload", "webcam"], elem_id="drive-video")
             relative = gr.Checkbox(value=True, label="Relative motion",
                                    info="Transfer the driving face's motion, not its absolute position")
@@ -258,7 +262,7 @@ def _detect_tab(detect: Optional[Callable[[str], Any]], limits: UploadLimits) ->
         if not video:
             raise gr.Error("no file: upload the video (or image) to check", print_exception=False)
         try:
-            check_video_file(video, limits, "video")
+            check_file_size(video, limits, "file")
             finder = detect or _default_detect()
             return format_report(finder(video))
         except Exception as exc:  # noqa: BLE001

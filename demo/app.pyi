@@ -57,10 +57,9 @@ class FaceImage(gr.Image):
     before Gradio opens it, so a text file or a 20000x20000 photo gets a clear one-line message."""
 
     is_template = True  # the browser uses Gradio's own Image component
-
-    def __init__(self, *args: Any, limits: Optional[UploadLimits] = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.limits = limits or UploadLimits()
+    #: Set per instance by :func:`face_image` (no ``__init__`` override: Gradio builds the browser's
+    #: config from the signature of ``__init__``).
+    limits = UploadLimits()
 
     def preprocess(self, payload):  # noqa: D102 - see gr.Image.preprocess
         if payload is not None and payload.path:

@@ -75,6 +75,13 @@ class AnimateControls:
 DEFAULT_CONTROLS = AnimateControls()
 
 
+def _upload_names(message: str, *paths: str) -> str:
+    """Show uploads by their own names, not by the server's temp paths."""
+    for path in paths:
+        message = message.replace(str(path), Path(path).name)
+    return message
+
+
 def output_name(face_path: str, suffix: str = "talking") -> str:
     """A download name that says what it is: ``<photo>-talking.mp4``."""
     stem = Path(face_path).stem or "face"
@@ -108,6 +115,9 @@ def animate_job(
         video = pipeline.animate(face_path, voice_path, progress=progress, **kwargs)
         out = folder / output_name(face_path)
         video.save(out)
+    except InputError as exc:
+        workspace.discard(folder)
+        raise InputError(_upload_names(str(exc), face_path, voice_path)) from None
     except BaseException:
         workspace.discard(folder)
         raise
@@ -136,6 +146,9 @@ def drive_job(
         video = driver.animate(source_path, driving_path, progress=progress, watermark=True, **controls)
         out = folder / output_name(source_path, "driven")
         video.save(out)
+    except InputError as exc:
+        workspace.discard(folder)
+        raise InputError(_upload_names(str(exc), source_path, driving_path)) from None
     except BaseException:
         workspace.discard(folder)
         raise

@@ -17,6 +17,8 @@ from .settings import UploadLimits
 #: Microseconds per second: PyAV reports a container's duration in ``av.time_base`` units.
 _AV_TIME_BASE = 1_000_000
 _MEGABYTE = 1024 * 1024
+#: FFmpeg demuxers that "play" any text file as a video: a text file is never a clip.
+_TEXT_DEMUXERS = {"tty"}
 
 
 def display_name(path: os.PathLike | str, name: Optional[str] = None) -> str:
@@ -72,31 +74,44 @@ def check_image_file(path: os.PathLike | str, limits: UploadLimits, name: Option
     return width, height
 
 
-def media_duration(path: os.PathLike | str) -> Optional[float]:
-    """Duration in seconds from the container header (soundfile, else PyAV); ``None`` if neither reads it.
+def media_duration(path: os.PathLike | str, kind: str = "audio") -> Optional[float]:
+    """Duration in seconds from the container header (soundfile, else PyAV); ``None`` when the file holds no
+    ``kind`` (``"audio"`` or ``"video"``) stream either can read.
 
     Reads headers only: a 2-hour file costs the same as a 2-second one.
     """
-    try:
-        import soundfile as sf
+    if kind == "audio":
+        try:
+            import soundfile as sf
 
-        info = sf.info(str(path))
-        if info.samplerate > 0 and info.frames > 0:
-            return info.frames / info.samplerate
-    except Exception:  # noqa: BLE001 - not a format libsndfile knows; try FFmpeg's demuxers
-        pass
+            info = sf.info(str(path))
+            if info.samplerate > 0 and info.frames > 0:
+                return info.frames / info.samplerate
+        except Exception:  # noqa: BLE001 - not a format libsndfile knows; try FFmpeg's demuxers
+            pass
     try:
         import av
 
         with av.open(str(path)) as container:
+            if container.format.name in _TEXT_DEMUXERS or (kind == "video" and _is_still_image(container)):
+                return None
+            streams = [s for s in container.streams if s.type == kind]
+            if not streams:
+                return None
             if container.duration is not None:
                 return container.duration / _AV_TIME_BASE
-            for stream in container.streams:
+            for stream in streams:
                 if stream.duration is not None and stream.time_base is not None:
                     return float(stream.duration * stream.time_base)
     except Exception:  # noqa: BLE001 - FFmpeg could not open it either
         return None
     return None
+
+
+def _is_still_image(container) -> bool:
+    """FFmpeg opens a single PNG or JPEG as a one-frame 'video' (the image2 and *_pipe demuxers)."""
+    name = container.format.name
+    return name == "image2" or name.endswith("_pipe")
 
 
 def check_audio_file(path: os.PathLike | str, limits: UploadLimits, name: Optional[str] = None) -> float:
@@ -107,7 +122,7 @@ def check_audio_file(path: os.PathLike | str, limits: UploadLimits, name: Option
     """
     shown = display_name(path, name)
     check_file_size(path, limits, "voice clip", name)
-    duration = media_duration(path)
+    duration = media_duration(path, "audio")
     if duration is None:
         raise InputError(f"voice clip {shown}: not an audio file (give a WAV, FLAC, OGG or MP3 clip)")
     if duration > limits.max_audio_seconds:
@@ -123,7 +138,7 @@ def check_video_file(path: os.PathLike | str, limits: UploadLimits, what: str = 
     """Check an uploaded video from its header. Returns its duration in seconds."""
     shown = display_name(path, name)
     check_file_size(path, limits, what, name)
-    duration = media_duration(path)
+    duration = media_duration(path, "video")
     if duration is None:
         raise InputError(f"{what} {shown}: not a video file FFmpeg can read")
     if duration > limits.max_video_seconds:

@@ -56,7 +56,7 @@ def test_animate_returns_talking_mp4(client, face_png, speech_wav, astronaut):
     assert np.abs(facts.first_frame.astype(int) - facts.last_frame.astype(int)).mean() > 0.5
 
 
-def test_bad_uploads_give_the_message_and_the_app_keeps_serving(client, face_png, speech_wav, text_as_image,
+def test_bad_uploads_give_the_message_and_the_app_keeps_serving(client, served, face_png, speech_wav, text_as_image,
                                                                   two_hour_audio, no_face_png):
     from gradio_client.exceptions import AppError
 
@@ -69,3 +69,7 @@ def test_bad_uploads_give_the_message_and_the_app_keeps_serving(client, face_png
     out = _animate(client, face_png, speech_wav, mode="crop", still_head=True, fps=20)
     facts = read_mp4(out)
     assert facts.fps == pytest.approx(20) and facts.width == facts.height
+    # failed jobs left nothing behind: every job folder holds exactly one finished MP4
+    jobs = served[1].talking_head_workspace.root
+    for folder in jobs.iterdir():
+        assert [p.suffix for p in folder.iterdir()] == [".mp4"], folder
