@@ -121,3 +121,27 @@ def test_app_help_runs_as_a_script():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "--model" in done.stdout and "--share" in done.stdout and "--port" in done.stdout
+
+
+def test_space_folder_has_front_matter_and_starts(tmp_path):
+    import yaml
+
+    from demo.space import make_space
+
+    out = make_space(tmp_path / "space")
+    text = (out / "README.md").read_text()
+    assert text.startswith("---\n")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["sdk"] == "gradio" and (out / meta["app_file"]).is_file()
+    import gradio
+
+    assert meta["sdk_version"] == gradio.__version__
+    assert "torch" in (out / "requirements.txt").read_text()
+    assert not list(out.rglob("__pycache__"))
+    with pytest.raises(FileExistsError):
+        make_space(out)
+    # the Space's entry point runs from the folder alone (packages bundled beside it)
+    done = subprocess.run([sys.executable, str(out / meta["app_file"]), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--model" in done.stdout
