@@ -98,6 +98,7 @@ def _user_error(exc: BaseException) -> gr.Error:
 
 
 def _frame_progress(progress: gr.Progress, desc: str) -> Callable[[int, int], None]:
+    """``progress(frames_done, frames_total)`` as the pipeline calls it -> Gradio's progress bar."""
     def report(done: int, total: int) -> None:
         progress((int(done), int(total) if total else None), desc=desc, unit="frames")
 
@@ -126,8 +127,8 @@ def build_demo(
             mapping ``{backend name: TalkingHead}`` whose first entry is the default; with more than one,
             a backend chooser is shown.
         settings: limits, concurrency and temp folder (default: from the environment).
-        video_driver: the video-driven animator (``animate(source, driving_video, ...) -> Video``); the
-            video-driven tab is shown only when it is given (FOMM weights configured).
+        video_driver: the FOMM renderer for the video-driven tab (``talking_head.drive.load_renderer``);
+            the tab is shown only when it is given (FOMM weights configured).
         detect: ``detect(path) -> report`` for the provenance tab (default: ``talking_head.detect``).
 
     Returns:
@@ -231,28 +232,35 @@ def _examples(inputs, result, fn) -> None:
                 cache_examples=False, run_on_click=True, label="Example: click to run")
 
 
-def _drive_tab(video_driver: Any, workspace: Workspace, settings: DemoSettings) -> None:
+def _drive_tab(renderer: Any, workspace: Workspace, settings: DemoSettings) -> None:
     limits = settings.limits
 
     def drive(source: Optional[str], driving_video: Optional[str], relative: bool = True,
-              progress: gr.Progress = gr.Progress()) -> str:
+              find_best_frame: bool = False, progress: gr.Progress = gr.Progress()) -> str:
         """Animate a face photo with the motion of a driving video (FOMM); returns the MP4."""
+        def report(done: int, total: int, stage: str) -> None:
+            progress((int(done), int(total) or None), desc=f"{stage.capitalize()} (frames)", unit="frames")
+
         try:
-            return str(drive_job(video_driver, source, driving_video, workspace, limits,
-                                 _frame_progress(progress, "Rendering frames"), relative=relative))
+            return str(drive_job(renderer, source, driving_video, workspace, limits, relative, find_best_frame,
+                                 report))
         except Exception as exc:  # noqa: BLE001
             raise _user_error(exc) from None
 
+    gr.Markdown("The photo moves as the face in the driving video does (First Order Motion Model). "
+                "Square, face-centred inputs work best; the output keeps the driving video's sound.")
     with gr.Row():
         with gr.Column():
             source = face_image(limits, label="Source photo", elem_id="drive-source")
             driving = gr.Video(label="Driving video", sources=["upload", "webcam"], elem_id="drive-video")
             relative = gr.Checkbox(value=True, label="Relative motion",
-                                   info="Transfer the driving face's motion, not its absolute position")
+                                   info="Move the photo by the driving face's motion, not to its absolute position")
+            best = gr.Checkbox(value=False, label="Start from the best-matching frame",
+                               info="Begin the transfer at the driving frame whose pose is closest to the photo's")
             button = gr.Button("Animate", variant="primary", elem_id="drive-generate")
         with gr.Column():
             out = gr.Video(label="Driven video", interactive=False, buttons=["download"], elem_id="drive-result")
-    button.click(drive, inputs=[source, driving, relative], outputs=out, api_name="drive",
+    button.click(drive, inputs=[source, driving, relative, best], outputs=out, api_name="drive",
                  concurrency_limit=settings.concurrency, concurrency_id="render")
 
 
@@ -264,7 +272,7 @@ def _detect_tab(detect: Optional[Callable[[str], Any]], limits: UploadLimits) ->
         try:
             check_file_size(video, limits, "file")
             finder = detect or _default_detect()
-            return format_report(finder(video))
+            return format_report(finder(video), Path(video).name)
         except Exception as exc:  # noqa: BLE001
             raise _user_error(exc) from None
 
@@ -272,7 +280,7 @@ def _detect_tab(detect: Optional[Callable[[str], Any]], limits: UploadLimits) ->
     with gr.Row():
         video = gr.File(label="Video or image", file_types=["video", "image"], type="filepath",
                         elem_id="detect-file")
-        report = gr.Markdown(elem_id="detect-report")
+        report = gr.Markdown(label="Report", elem_id="detect-report")
     gr.Button("Check", elem_id="detect-button").click(check, inputs=video, outputs=report, api_name="detect")
 
 
@@ -284,14 +292,24 @@ def _default_detect() -> Callable[[str], Any]:
     return detect
 
 
-def format_report(report: Any) -> str:
-    """A detection report as a short Markdown verdict plus its fields."""
-    fields = report.__dict__ if hasattr(report, "__dict__") else dict(report)
-    found = bool(fields.get("watermarked", fields.get("found", False)))
-    verdict = "**Yes: made by talking-head**" if found else "**No watermark of this tool found**"
-    lines = [verdict, ""]
-    for key, value in fields.items():
-        lines.append(f"- {key.replace('_', ' ')}: `{value}`")
+def format_report(report: Any, name: Optional[str] = None) -> str:
+    """A :class:`talking_head.provenance.DetectionReport` as a short Markdown verdict and its evidence."""
+    mark = report.watermark
+    shown = name or Path(report.path).name
+    if mark.found:
+        verdict = f"### Yes: `{shown}` carries the talking-head watermark"
+    else:
+        verdict = f"### No talking-head watermark found in `{shown}`"
+    lines = [verdict, "",
+             f"- watermark: {'found' if mark.found else 'not found'} "
+             f"(p-value {mark.p_value:.3g}, log10 p {mark.log10_p_value:.1f}, over {mark.frames} frame(s))"]
+    if mark.payload is not None:
+        payload = mark.payload
+        lines.append(f"- payload: {payload.tool_name} {payload.version}, install id {payload.install_id}")
+    lines.append(f"- synthetic label in the file: {'yes' if report.label_present else 'no'}")
+    if not mark.found and report.label_present:
+        lines.append("- the label says synthetic but the mark is gone: the file was probably re-made from a "
+                     "talking-head video")
     return "\n".join(lines)
 
 
@@ -307,12 +325,12 @@ def load_pipelines(settings: DemoSettings) -> dict:
 
 
 def load_video_driver(settings: DemoSettings) -> Any:
-    """The video-driven animator when FOMM weights are configured, else ``None``."""
+    """The FOMM renderer for the video-driven tab when FOMM weights are configured, else ``None``."""
     if not settings.fomm_model:
         return None
-    from talking_head.drive import VideoDriver
+    from talking_head.drive import load_renderer
 
-    return VideoDriver.from_pretrained(settings.fomm_model)
+    return load_renderer(settings.fomm_model)
 
 
 def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int] = None, share: bool = False,

@@ -125,16 +125,49 @@ def animate_job(
     return out
 
 
+class StageProgress:
+    """Adapts ``report(done, total, stage)`` to the ``(stage, total) -> bar`` factory that
+    :func:`talking_head.drive.drive` takes (bars with ``update(n)`` and ``close()``)."""
+
+    def __init__(self, report: Callable[[int, int, str], None]):
+        self.report = report
+
+    def __call__(self, stage: str, total: int) -> "_StageBar":
+        return _StageBar(self.report, stage, total)
+
+
+class _StageBar:
+    def __init__(self, report: Callable[[int, int, str], None], stage: str, total: int):
+        self.report, self.stage, self.total, self.done = report, stage, total, 0
+
+    def update(self, n: int) -> None:
+        self.done += int(n)
+        self.report(self.done, self.total, self.stage)
+
+    def close(self) -> None:
+        pass
+
+
 def drive_job(
-    driver: Any,
+    renderer: Any,
     source_path: Optional[str],
     driving_path: Optional[str],
     workspace: Workspace,
     limits: UploadLimits,
-    progress: Optional[FrameProgress] = None,
-    **controls: Any,
+    relative: bool = True,
+    find_best_frame: bool = False,
+    progress: Optional[Callable[[int, int, str], None]] = None,
 ) -> Path:
-    """Video-driven animation: the source photo moves as the face in the driving video does."""
+    """Video-driven animation (FOMM): the source photo moves as the face in the driving video does.
+
+    Args:
+        renderer: the loaded FOMM renderer (``talking_head.drive.load_renderer``).
+        relative: relative motion transfer (the paper's default) instead of absolute keypoints.
+        find_best_frame: start from the driving frame whose face pose is closest to the source's.
+        progress: ``progress(done, total, stage)`` (stages: keypoints, rendering).
+    """
+    from talking_head.drive import DriveOptions, drive
+
     if not source_path:
         raise InputError("no source photo: upload the face to animate")
     if not driving_path:
@@ -142,10 +175,11 @@ def drive_job(
     check_image_file(source_path, limits)
     check_video_file(driving_path, limits)
     folder = workspace.new_job()
+    out = folder / output_name(source_path, "driven")
+    options = DriveOptions(relative=bool(relative), find_best_frame=bool(find_best_frame))
     try:
-        video = driver.animate(source_path, driving_path, progress=progress, watermark=True, **controls)
-        out = folder / output_name(source_path, "driven")
-        video.save(out)
+        kwargs = {"progress": StageProgress(progress)} if progress is not None else {}
+        drive(source_path, driving_path, out, renderer, options, **kwargs)
     except InputError as exc:
         workspace.discard(folder)
         raise InputError(_upload_names(str(exc), source_path, driving_path)) from None
