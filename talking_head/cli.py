@@ -16,6 +16,8 @@ from fomm_core.errors import InputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: List[str] = []
+COMMANDS.append("animate")
+COMMANDS.append("detect")
 
 
 def build_parser() -> argparse.ArgumentParser:

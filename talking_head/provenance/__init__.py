@@ -1,0 +1,33 @@
+"""Provenance: an invisible keyed watermark in every frame, a "synthetic" container label, and the detector.
+
+- :class:`Watermarker` ``(key, payload).embed(frames (B, H, W, 3) uint8, start_index) -> frames``: call on each
+  batch before the video encoder.
+- :func:`synthetic_metadata` -> container tags for the video writer (comment/description: synthetic, tool, version).
+- :func:`detect` ``(path) -> DetectionReport``: watermark found, p-value, payload, label present.
+- :class:`WatermarkDetector` / :func:`detect_frames`: the same on frames in memory.
+"""
+
+from .detector import FALSE_POSITIVE_RATE, WatermarkDetector, WatermarkResult, detect_frames
+from .file_detection import DetectionReport, detect
+from .label import NO_WATERMARK_HELP, has_synthetic_label, synthetic_metadata
+from .pattern import DEFAULT_KEY
+from .payload import Payload, default_install_id, tool_version
+from .watermark import Watermarker, WatermarkStrength
+
+__all__ = [
+    "DEFAULT_KEY",
+    "FALSE_POSITIVE_RATE",
+    "NO_WATERMARK_HELP",
+    "DetectionReport",
+    "Payload",
+    "WatermarkDetector",
+    "WatermarkResult",
+    "Watermarker",
+    "WatermarkStrength",
+    "default_install_id",
+    "detect",
+    "detect_frames",
+    "has_synthetic_label",
+    "synthetic_metadata",
+    "tool_version",
+]

@@ -1,0 +1,139 @@
+"""TalkingHead end to end through the real offline backend: astronaut photo + espeak-ng speech -> MP4."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from talking_head.faces import crop_for_face, find_face
+from talking_head.pipeline import TalkingHead
+
+FPS = 25
+
+
+@pytest.fixture(scope="module")
+def th():
+    return TalkingHead.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def still_photo(astronaut):
+    return astronaut
+
+
+@pytest.fixture(scope="module")
+def window(astronaut):
+    """The crop window (x0, y0, x1, y1) the pipeline uses on the astronaut."""
+    face = find_face(astronaut)
+    return crop_for_face(512, 512, landmarks=face.landmarks, size=256).inside
+
+
+@pytest.fixture(scope="module")
+def video(th, astronaut, speech_wav):
+    return th.animate(astronaut, speech_wav, seed=0, watermark=False)
+
+
+@pytest.fixture(scope="module")
+def saved(th, astronaut, speech_wav, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "talking.mp4"
+    th.animate(astronaut, speech_wav, seed=0).save(out)
+    return out
+
+
+def _audio_seconds(path) -> float:
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def test_offline_is_the_default_backend(th):
+    assert th.backend_name == "offline"
+
+
+def test_frame_count_and_duration_match_the_audio(video, speech_wav):
+    seconds = _audio_seconds(speech_wav)
+    assert len(video) == round(seconds * FPS)
+    assert abs(video.duration - seconds) <= 1 / FPS
+    frames = video.frames
+    assert frames.shape == (len(video), 512, 512, 3) and frames.dtype == np.uint8
+
+
+def test_full_mode_leaves_far_pixels_exactly_unchanged(video, astronaut, window):
+    x0, y0, x1, y1 = window
+    outside = np.ones((512, 512), bool)
+    outside[y0:y1, x0:x1] = False
+    frames = video.frames
+    assert outside.mean() > 0.5
+    for frame in frames[:: max(1, len(frames) // 10)]:
+        np.testing.assert_array_equal(frame[outside], astronaut[outside])
+    # and the face itself does move (the mouth speaks)
+    inside = frames[:, y0:y1, x0:x1].astype(np.int16)
+    assert np.abs(inside - inside[:1]).max() > 40
+
+
+def test_saved_mp4_is_h264_aac_at_the_fps_with_the_audio_in_sync(saved, speech_wav):
+    with av.open(str(saved)) as container:
+        vstream = container.streams.video[0]
+        astream = container.streams.audio[0]
+        assert vstream.codec_context.name == "h264" and astream.codec_context.name == "aac"
+        assert float(vstream.average_rate) == FPS
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    seconds = _audio_seconds(speech_wav)
+    assert abs(len(frames) / FPS - seconds) <= 1 / FPS
+    with av.open(str(saved)) as container:
+        rate = container.streams.audio[0].codec_context.sample_rate
+        decoded = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)])
+    original, orig_rate = sf.read(str(speech_wav), dtype="float32")
+    import librosa
+
+    reference = librosa.resample(original, orig_sr=orig_rate, target_sr=rate)
+    n = min(len(reference), len(decoded))
+    lags = np.arange(-rate // 10, rate // 10 + 1)
+    a, b = decoded[:n], reference[:n]
+    scores = [np.dot(a[max(0, l) : n + min(0, l)], b[max(0, -l) : n - max(0, l)]) for l in lags]
+    best_lag_ms = 1000 * lags[int(np.argmax(scores))] / rate
+    assert abs(best_lag_ms) < 15
+    assert max(scores) > 0.5 * np.dot(b, b)  # it is the input's audio, not something else
+
+
+def test_crop_mode_returns_the_square(th, astronaut, speech_wav):
+    video = th.animate(astronaut, speech_wav, mode="crop", size=128, watermark=False)
+    assert video.frames.shape[1:] == (128, 128, 3)
+
+
+def test_same_seed_same_video_other_seed_other_video(th, video, astronaut, speech_wav):
+    again = th.animate(astronaut, speech_wav, seed=0, watermark=False).frames
+    np.testing.assert_array_equal(again, video.frames)
+    other = th.animate(astronaut, speech_wav, seed=1, watermark=False).frames
+    assert np.abs(other.astype(np.int16) - video.frames.astype(np.int16)).max() > 10
+
+
+def _stable_points(frames: np.ndarray) -> np.ndarray:
+    """Landmarks that move only with the head (forehead, nose bridge and tip, temples): ``(T, P, 2)``."""
+    stable = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356]
+    return np.stack([find_face(f).landmarks[stable] for f in frames])
+
+
+def test_pose_scale_zero_gives_no_head_motion(th, astronaut, speech_wav):
+    still = th.animate(astronaut, speech_wav, pose_scale=0.0, blink_rate=0.0, watermark=False).frames
+    moving = th.animate(astronaut, speech_wav, pose_scale=1.0, blink_rate=0.0, watermark=False).frames
+    pick = slice(0, None, max(1, len(still) // 8))
+    still_motion = np.abs(_stable_points(still[pick]) - _stable_points(astronaut[None])).max()
+    moving_motion = np.abs(_stable_points(moving[pick]) - _stable_points(astronaut[None])).max()
+    assert still_motion < 1.0, still_motion
+    assert moving_motion > 4 * still_motion and moving_motion > 1.5, (moving_motion, still_motion)
+
+
+def test_stream_yields_the_same_frames_in_batches(th, video, astronaut, speech_wav):
+    batches = list(th.stream(astronaut, speech_wav, seed=0, watermark=False, batch_size=7))
+    assert all(len(b) <= 7 for b in batches)
+    np.testing.assert_array_equal(np.concatenate(batches), video.frames)
+
+
+def test_watermark_is_on_by_default_and_invisible(video, th, astronaut, speech_wav):
+    marked = th.animate(astronaut, speech_wav, seed=0).frames
+    diff = marked.astype(np.float64) - video.frames.astype(np.float64)
+    assert np.abs(diff).max() > 0  # something was embedded
+    psnr = 10 * np.log10(255.0**2 / np.mean(diff**2))
+    assert psnr > 40

@@ -1,0 +1,128 @@
+"""TalkingHead through the learned backend: tiny random-weight FOMM + audio2kp models saved to a folder,
+loaded back with ``from_pretrained``, run end to end on the astronaut and espeak-ng speech."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from fomm_core import FommModel
+from talking_head.faces import crop_for_face, find_face
+from talking_head.model_index import INDEX_FILE
+from talking_head.pipeline import TalkingHead
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "fomm_core"))
+sys.path.insert(0, str(HERE / "audio2kp"))
+
+from a2k_helpers import perturbed, tiny_config as tiny_a2k_config  # noqa: E402
+from fomm_tiny import perturb, tiny_config as tiny_fomm_config  # noqa: E402
+
+from audio2kp.learned_driver import Audio2KPDriver  # noqa: E402
+from audio2kp.model import Audio2KP  # noqa: E402
+from fomm_core import FommRenderer  # noqa: E402
+from talking_head.backends import Backend  # noqa: E402
+
+FPS = 25
+NUM_KP = 10
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    fomm = FommModel(tiny_fomm_config(num_kp=NUM_KP))
+    perturb(fomm)
+    a2k = perturbed(Audio2KP(tiny_a2k_config(num_keypoints=NUM_KP)))
+    folder = tmp_path_factory.mktemp("models") / "tiny-talking-head"
+    TalkingHead(Backend("learned", Audio2KPDriver(a2k), FommRenderer(fomm.eval()))).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def th(model_dir):
+    return TalkingHead.from_pretrained(model_dir)
+
+
+@pytest.fixture(scope="module")
+def video(th, astronaut, speech_wav):
+    return th.animate(astronaut, speech_wav, seed=0, watermark=False)
+
+
+def test_folder_layout_and_backend_choice(model_dir, th):
+    assert (model_dir / INDEX_FILE).is_file()
+    assert (model_dir / "fomm" / "config.json").is_file() and (model_dir / "audio2kp" / "model.safetensors").is_file()
+    assert th.backend_name == "learned"
+    assert TalkingHead.from_pretrained(model_dir, backend="offline").backend_name == "offline"
+
+
+def test_learned_backend_without_weights_is_a_clear_error(tmp_path):
+    from fomm_core.errors import InputError
+
+    with pytest.raises(InputError, match="learned backend needs weights"):
+        TalkingHead.from_pretrained(tmp_path, backend="learned")
+    assert TalkingHead.from_pretrained(tmp_path).backend_name == "offline"  # a folder without weights
+
+
+def test_frames_duration_and_far_pixels(video, astronaut, speech_wav):
+    info = sf.info(str(speech_wav))
+    seconds = info.frames / info.samplerate
+    assert len(video) == round(seconds * FPS) and abs(video.duration - seconds) <= 1 / FPS
+    frames = video.frames
+    assert frames.shape == (len(video), 512, 512, 3)
+    window = crop_for_face(512, 512, landmarks=find_face(astronaut).landmarks, size=64).inside
+    x0, y0, x1, y1 = window
+    outside = np.ones((512, 512), bool)
+    outside[y0:y1, x0:x1] = False
+    for frame in frames[::7]:
+        np.testing.assert_array_equal(frame[outside], astronaut[outside])
+    inside = frames[:, y0:y1, x0:x1].astype(np.int16)
+    assert np.abs(inside - inside[:1]).max() > 5  # the random generator's output does change with motion
+
+
+def test_same_seed_same_video_other_seed_other(th, video, astronaut, speech_wav):
+    np.testing.assert_array_equal(th.animate(astronaut, speech_wav, seed=0, watermark=False).frames, video.frames)
+    other = th.animate(astronaut, speech_wav, seed=3, watermark=False)
+    assert not torch.equal(other.track.value, video.track.value)
+    assert np.abs(other.frames.astype(np.int16) - video.frames.astype(np.int16)).max() > 0
+
+
+def _head_pose(video):
+    """Per-frame head pose: the similarity fitted from the source keypoints to each frame (DESIGN.md)."""
+    from fomm_core.similarity import fit_similarity
+
+    pose = fit_similarity(video.source_keypoints.value[0].float(), video.track.value.float())
+    return pose.angle.abs().max().item(), pose.log_scale.abs().max().item(), pose.translation.norm(dim=-1).max().item()
+
+
+def test_pose_scale_zero_has_no_head_motion(th, astronaut, speech_wav):
+    still = _head_pose(th.animate(astronaut, speech_wav, pose_scale=0.0, seed=0, watermark=False))
+    moving = _head_pose(th.animate(astronaut, speech_wav, pose_scale=1.0, seed=0, watermark=False))
+    assert max(still) < 1e-4, still  # angle, log-scale, translation: identity
+    assert max(moving) > 1e-2, moving  # while pose_scale=1 does move the head
+def test_reference_video_head_pose(th, astronaut, speech_wav, tmp_path):
+    from talking_head.media import write_video
+
+    static = write_video(tmp_path / "static.mp4", np.stack([astronaut] * 10), fps=FPS)
+    shifts = np.stack([np.roll(astronaut, (3 * i, 2 * i), axis=(0, 1)) for i in range(10)])
+    moving = write_video(tmp_path / "moving.mp4", shifts, fps=FPS)
+    still = _head_pose(th.animate(astronaut, speech_wav, reference_video=static, watermark=False))
+    assert max(still) < 1e-3, still  # a video whose head never moves gives no head motion
+    moved = th.animate(astronaut, speech_wav, reference_video=moving, watermark=False)
+    assert max(_head_pose(moved)) > 1e-3
+    assert max(_head_pose(th.animate(astronaut, speech_wav, reference_video=moving, pose_scale=0.0,
+                                     watermark=False))) < 1e-4
+
+
+def test_saved_learned_video_has_audio(th, astronaut, speech_wav, tmp_path):
+    out = tmp_path / "learned.mp4"
+    th.animate(astronaut, speech_wav, mode="crop").save(out)
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].width == 64
+        assert container.streams.audio[0].codec_context.name == "aac"
+        assert container.metadata  # the provenance label
