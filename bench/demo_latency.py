@@ -104,7 +104,7 @@ def main(argv=None) -> int:
 
     from demo.app import build_demo
     from demo.settings import DemoSettings
-    from talking_head import TalkingHead
+    from talking_head.pipeline import TalkingHead
 
     work = Path(tempfile.mkdtemp(prefix="demo-latency-"))
     try:

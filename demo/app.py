@@ -51,33 +51,32 @@ Give a face photo and a voice clip; get a video of that face saying it. Every vi
 invisible watermark and a "synthetic" label: the third tab tells whether a video was made by this tool."""
 
 
-class FaceImage(gr.Image):
-    """``gr.Image`` that checks the upload's header (a real image, not too many pixels, not too big a file)
-    before Gradio opens it, so a text file or a 20000x20000 photo gets a clear one-line message."""
+def face_image(limits: UploadLimits, **kwargs: Any) -> gr.Image:
+    """``gr.Image`` (upload, webcam, paste) whose upload is checked from its header (a real image, not too many
+    pixels, not too big a file) before Gradio opens it, so a text file or a 20000x20000 photo gets a clear
+    one-line message.
 
-    is_template = True  # the browser uses Gradio's own Image component
-    #: Set per instance by :func:`face_image` (no ``__init__`` override: Gradio builds the browser's
-    #: config from the signature of ``__init__``).
-    limits = UploadLimits()
+    The check wraps this instance's ``preprocess`` rather than subclassing ``gr.Image``: Gradio writes a
+    ``.pyi`` stub next to the module of every Component subclass at import time.
+    """
+    image = gr.Image(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None, **kwargs)
+    gradio_preprocess = image.preprocess
 
-    def preprocess(self, payload):  # noqa: D102 - see gr.Image.preprocess
-        if payload is not None and payload.path:
-            _as_gradio_error(check_image_file, payload.path, self.limits, payload.orig_name)
+    def preprocess(payload):
+        uploaded = payload is not None and bool(payload.path)
+        if uploaded:
+            _as_gradio_error(check_image_file, payload.path, limits, payload.orig_name)
         try:
-            path = super().preprocess(payload)
+            path = gradio_preprocess(payload)
         except gr.Error:
             raise
         except Exception:  # noqa: BLE001 - Gradio's decoder failed on a webcam or pasted image
             raise gr.Error("face image: the upload could not be read as an image", print_exception=False) from None
-        if path and not (payload is not None and payload.path):
-            _as_gradio_error(check_image_file, path, self.limits, None)
+        if path and not uploaded:  # webcam or paste: Gradio wrote the file itself
+            _as_gradio_error(check_image_file, path, limits, None)
         return path
 
-
-def face_image(limits: UploadLimits, **kwargs: Any) -> FaceImage:
-    """A :class:`FaceImage` (upload, webcam, paste) that enforces ``limits``."""
-    image = FaceImage(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None, **kwargs)
-    image.limits = limits
+    image.preprocess = preprocess
     return image
 
 
@@ -315,7 +314,7 @@ def format_report(report: Any, name: Optional[str] = None) -> str:
 
 def load_pipelines(settings: DemoSettings) -> dict:
     """``{backend name: TalkingHead}``: the learned weights first when configured, the offline backend always."""
-    from talking_head import TalkingHead
+    from talking_head.pipeline import TalkingHead
 
     backends = {}
     if settings.model:

@@ -112,9 +112,9 @@ def animate_job(
     kwargs = controls.pipeline_kwargs()
     folder = workspace.new_job()
     try:
-        video = pipeline.animate(face_path, voice_path, progress=progress, **kwargs)
+        video = pipeline.animate(face_path, voice_path, **kwargs)  # lazy: frames render in save()
         out = folder / output_name(face_path)
-        video.save(out)
+        video.save(out, progress=progress)
     except InputError as exc:
         workspace.discard(folder)
         raise InputError(_upload_names(str(exc), face_path, voice_path)) from None

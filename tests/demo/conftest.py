@@ -30,7 +30,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def pipeline():
     """The real default pipeline: the offline backend (no weights)."""
-    from talking_head import TalkingHead
+    from talking_head.pipeline import TalkingHead
 
     return TalkingHead.from_pretrained(None)
 
