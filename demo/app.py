@@ -16,6 +16,7 @@ if __package__ in (None, ""):  # run as a script (``python demo/app.py``, a Spac
 import atexit
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional, Sequence
 
@@ -335,7 +336,9 @@ def load_video_driver(settings: DemoSettings) -> Any:
 def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int] = None, share: bool = False,
           block: bool = True):
     """Load the pipeline(s), build the app and launch it. Returns what ``launch`` returns when not blocking."""
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.gradio_temp_dir))
+    if not os.environ.get("GRADIO_TEMP_DIR"):  # Gradio's uploads go under our temp folder, removed at exit
+        os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
+        atexit.register(shutil.rmtree, settings.gradio_temp_dir, True)
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
     blocks = build_demo(load_pipelines(settings), settings, video_driver=load_video_driver(settings))
     atexit.register(blocks.talking_head_workspace.clear)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -38,7 +40,16 @@ def test_api_lists_animate_with_optional_controls(client):
 
 
 def test_animate_returns_talking_mp4(client, face_png, speech_wav, astronaut):
-    out = _animate(client, face_png, speech_wav)
+    from gradio_client import handle_file
+
+    job = client.submit(handle_file(str(face_png)), handle_file(str(speech_wav)), api_name="/animate")
+    updates = []
+    while not job.done():
+        status = job.status()
+        for unit in status.progress_data or []:
+            updates.append((unit.unit, unit.index, unit.length))
+        time.sleep(0.05)
+    out = job.result()
     facts = read_mp4(out)
     speech, rate = sf.read(str(speech_wav), dtype="float32")
     seconds = len(speech) / rate
@@ -54,6 +65,24 @@ def test_animate_returns_talking_mp4(client, face_png, speech_wav, astronaut):
     assert best_envelope_correlation(speech, rate, facts.audio, facts.audio_rate) > 0.9
     # the face moves
     assert np.abs(facts.first_frame.astype(int) - facts.last_frame.astype(int)).mean() > 0.5
+    # progress reached the client as frames done out of the total
+    frames = [(i, n) for unit, i, n in updates if unit == "frames"]
+    assert frames and all(n == facts.frames for _, n in frames), updates
+    assert all(0 <= i <= n for i, n in frames)
+
+
+def test_detect_tab_tells_made_from_real(client, face_png, speech_wav, text_as_image):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    made = _animate(client, face_png, speech_wav, seed=1)
+    report = client.predict(handle_file(str(made)), api_name="/detect")
+    assert report.startswith("### Yes:") and "payload: talking-head" in report and "label in the file: yes" in report
+    report = client.predict(handle_file(str(face_png)), api_name="/detect")  # the untouched photo
+    assert report.startswith("### No talking-head watermark found in `astronaut.png`")
+    assert "label in the file: no" in report
+    with pytest.raises(AppError, match=r"notes\.png"):
+        client.predict(handle_file(str(text_as_image)), api_name="/detect")
 
 
 def test_bad_uploads_give_the_message_and_the_app_keeps_serving(client, served, face_png, speech_wav, text_as_image,

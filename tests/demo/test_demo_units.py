@@ -101,6 +101,7 @@ def test_workspace_sweeps_stale_jobs(tmp_path):
     assert not (tmp_path / "jobs").exists()
 
 
+@pytest.mark.slow  # a fresh interpreter imports gradio
 def test_cli_lists_demo_without_importing_gradio():
     code = ("import sys; from talking_head.cli import build_parser; p = build_parser(); "
             "assert 'demo' in p._subparsers._group_actions[0].choices; "
@@ -108,6 +109,7 @@ def test_cli_lists_demo_without_importing_gradio():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+@pytest.mark.slow  # a fresh interpreter imports gradio
 def test_importing_the_app_runs_nothing():
     code = ("import sys; sys.argv = ['x', '--no-such-flag']; import demo.app as a; "
             "assert callable(a.build_demo) and callable(a.main)")
@@ -116,6 +118,7 @@ def test_importing_the_app_runs_nothing():
     assert "Running on" not in done.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter imports gradio
 def test_app_help_runs_as_a_script():
     done = subprocess.run([sys.executable, "demo/app.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
@@ -123,6 +126,7 @@ def test_app_help_runs_as_a_script():
     assert "--model" in done.stdout and "--share" in done.stdout and "--port" in done.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter imports gradio
 def test_space_folder_has_front_matter_and_starts(tmp_path):
     import yaml
 
@@ -145,3 +149,15 @@ def test_space_folder_has_front_matter_and_starts(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "--model" in done.stdout
+
+
+def test_queue_limits_render_jobs(pipeline, tmp_path):
+    from demo.app import build_demo
+
+    settings = DemoSettings(temp_dir=tmp_path, concurrency=2, queue_size=7)
+    blocks = build_demo(pipeline, settings)
+    fns = {fn.api_name: fn for fn in blocks.fns.values()}
+    assert fns["animate"].concurrency_limit == 2 and fns["animate"].concurrency_id == "render"
+    assert blocks._queue.max_size == 7
+    assert "drive" not in fns  # no FOMM weights configured: no video-driven tab
+    assert "detect" in fns
