@@ -78,7 +78,7 @@ def sparse_motions(identity: Tensor, kp_driving: Keypoints, kp_source: Keypoints
         jac = torch.matmul(kp_source.jacobian, torch.inverse(kp_driving.jacobian))  # (B, K, 2, 2)
         rel = torch.einsum("bkij,bkhwj->bkhwi", jac, rel)  # (B, K, h, w, 2)
     moved = rel + kp_source.value.view(-1, k, 1, 1, 2)  # (B, K, h, w, 2)
-    background = identity.view(1, 1, h, w, 2).expand(b, 1, h, w, 2)
+    background = identity.view(1, 1, h, w, 2).expand(b, 1, h, w, 2)  # (B, 1, h, w, 2)
     return torch.cat([background, moved], dim=1)  # (B, K+1, h, w, 2)
 
 

@@ -138,21 +138,23 @@ class OcclusionAwareGenerator(PretrainedMixin, nn.Module):
         """
         b = kp_driving.batch_size
         out = _expand_batch(source.features, b)
-        result = GeneratorOutput(prediction=out)
+        motion, deformed = None, None
         if self.dense_motion_network is not None and source.dense_motion is not None:
             motion = self.dense_motion_network.forward_prepared(source.dense_motion, kp_driving)
-            result.mask, result.sparse_deformed = motion.mask, motion.sparse_deformed
-            result.occlusion_map, result.deformation = motion.occlusion_map, motion.deformation
             out = self.warp(out, motion.deformation)
             if motion.occlusion_map is not None:
                 out = out * resize_to(motion.occlusion_map, out.shape[2:])
             if with_visuals:
-                result.deformed = self.warp(_expand_batch(source.image, b), motion.deformation)
+                deformed = self.warp(_expand_batch(source.image, b), motion.deformation)
         out = self.bottleneck(out)
         for block in self.up_blocks:
             out = block(out)
-        result.prediction = torch.sigmoid(self.final(out))
-        return result
+        prediction = torch.sigmoid(self.final(out))
+        if motion is None:
+            return GeneratorOutput(prediction)
+        return GeneratorOutput(
+            prediction, motion.mask, motion.sparse_deformed, motion.occlusion_map, deformed, motion.deformation
+        )
 
     def decode(
         self, features: Tensor, source_image: Tensor, kp_source: Keypoints, kp_driving: Keypoints, with_visuals: bool = True

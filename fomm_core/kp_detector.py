@@ -86,7 +86,7 @@ class KPDetector(PretrainedMixin, nn.Module):
         """Softmax of ``logits / temperature`` over each map's positions: ``(B, K, h', w')`` summing to 1."""
         b, k = logits.shape[:2]
         flat = F.softmax(logits.reshape(b, k, -1) / self.config.temperature, dim=2)  # (B, K, h'*w')
-        return flat.view(logits.shape)
+        return flat.view(logits.shape)  # (B, K, h', w')
 
     def jacobian_map(self, features: Tensor) -> Tensor:
         """``(B, 4 * maps, h', w')`` raw Jacobian maps (row-major [[a, b], [c, d]] per map)."""

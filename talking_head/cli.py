@@ -18,6 +18,7 @@ from fomm_core.errors import InputError
 COMMANDS: List[str] = []
 COMMANDS.append("animate")
 COMMANDS.append("detect")
+COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
 
 
 def build_parser() -> argparse.ArgumentParser:
