@@ -161,3 +161,38 @@ def test_queue_limits_render_jobs(pipeline, tmp_path):
     assert blocks._queue.max_size == 7
     assert "drive" not in fns  # no FOMM weights configured: no video-driven tab
     assert "detect" in fns
+
+
+def _encode_webm_opus(wav: Path, out: Path) -> Path:
+    """Re-encode a wav as WebM/Opus, as browsers record the microphone (PyAV's own FFmpeg)."""
+    import av
+
+    samples, rate = sf.read(str(wav), dtype="float32")
+    with av.open(str(out), "w", format="webm") as container:
+        stream = container.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(samples[None], format="fltp", layout="mono")  # (1, N)
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+        for chunk in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(chunk):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out
+
+
+def test_microphone_webm_becomes_readable_wav(tmp_path, speech_wav, text_as_image):
+    from demo.audio_upload import readable_audio, soundfile_reads
+
+    webm = _encode_webm_opus(speech_wav, tmp_path / "recording.webm")
+    assert not soundfile_reads(webm)  # the pipeline's loader could not read it as is
+    seconds = check_audio_file(webm, LIMITS)  # the header check reads WebM through PyAV
+    wav = readable_audio(webm, tmp_path)
+    data, rate = sf.read(str(wav), dtype="float32")
+    original, orig_rate = sf.read(str(speech_wav), dtype="float32")
+    assert abs(len(data) / rate - len(original) / orig_rate) < 0.05 and abs(seconds - len(data) / rate) < 0.05
+    assert np.sqrt(np.mean(data ** 2)) > 0.3 * np.sqrt(np.mean(original ** 2))  # the voice, not silence
+    assert readable_audio(speech_wav, tmp_path) == speech_wav  # wav passes through untouched
+    with pytest.raises(InputError, match=r"voice clip notes\.png: not an audio file"):
+        readable_audio(text_as_image, tmp_path)
