@@ -17,6 +17,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: Rendering on this shared CPU can be slow: generous waits (ms).
 RENDER_TIMEOUT_MS = 300_000
 UI_TIMEOUT_MS = 60_000
+#: How long the microphone test records (ms).
+RECORD_MS = 3000
 #: Set to a folder to keep the screenshots (the test also writes one beside its tmp files).
 SCREENSHOT_DIR_ENV = "TALKING_HEAD_SCREENSHOTS"
 
@@ -31,17 +33,22 @@ VIDEO_PLAYING_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright_driver():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver):
+    chromium = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def _upload(page, elem_id: str, path: Path) -> None:
@@ -85,10 +92,39 @@ def test_browser_upload_generate_play(served, browser, face_png, speech_wav, tex
     assert abs(duration - len(speech) / rate) < 0.1, duration
 
     shot = tmp_path / "demo-result.png"
-    page.screenshot(path=str(shot), full_page=True)
+    _save_screenshot(page, shot)
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+def _save_screenshot(page, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
     keep = os.environ.get(SCREENSHOT_DIR_ENV)
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(keep) / shot.name)
-    page.close()
+        shutil.copy(path, Path(keep) / path.name)
+
+
+def test_browser_microphone_recording(served, playwright_driver, face_png, speech_wav, tmp_path):
+    """Chromium's fake microphone plays the espeak-ng clip; the user records it and generates."""
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-audio-capture={speech_wav}"]
+    chromium = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    try:
+        context = chromium.new_context(permissions=["microphone"], viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(served[0])
+        _upload(page, "face", face_png)
+        page.locator("#voice button[aria-label='Record audio']").first.click()
+        page.locator("#voice button", has_text="Record").first.click()
+        page.wait_for_timeout(RECORD_MS)
+        page.locator("#voice button", has_text="Stop").first.click()
+        page.wait_for_selector("#voice button[aria-label='Play']")  # the recording is in the component
+        page.locator("#generate").click()
+        page.wait_for_function(VIDEO_READY_JS, timeout=RENDER_TIMEOUT_MS)
+        duration = page.evaluate("() => document.querySelector('#result video').duration")
+        assert RECORD_MS / 1000 - 1.0 < duration < RECORD_MS / 1000 + 1.0, duration
+        _save_screenshot(page, tmp_path / "demo-microphone.png")
+    finally:
+        chromium.close()
