@@ -31,6 +31,7 @@ from demo.jobs import (
     AnimateControls,
     animate_job,
     drive_job,
+    drive_marks_videos,
 )
 from demo.limits import check_file_size, check_image_file
 from demo.settings import DemoSettings, UploadLimits
@@ -247,8 +248,10 @@ def _drive_tab(renderer: Any, workspace: Workspace, settings: DemoSettings) -> N
         except Exception as exc:  # noqa: BLE001
             raise _user_error(exc) from None
 
+    note = "" if drive_marks_videos() else (
+        " **Videos from this tab are not watermarked yet** (`talking_head.drive` does not embed the mark).")
     gr.Markdown("The photo moves as the face in the driving video does (First Order Motion Model). "
-                "Square, face-centred inputs work best; the output keeps the driving video's sound.")
+                "Square, face-centred inputs work best; the output keeps the driving video's sound." + note)
     with gr.Row():
         with gr.Column():
             source = face_image(limits, label="Source photo", elem_id="drive-source")
