@@ -197,7 +197,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
             face = face_image(limits, label="Face photo", elem_id="face", height=320)
             voice = gr.Audio(label="Voice clip", sources=["upload", "microphone"], type="filepath",
                              elem_id="voice")
-            gr.Markdown(f"<small>Limits: {limits.max_image_pixels / 1e6:.0f} megapixels, "
+            gr.Markdown(f"<small>Limits: {limits.max_image_pixels / 1e6:.1f} megapixels, "
                         f"{limits.max_audio_seconds:g} s of audio, {limits.max_file_mb:g} MB per file.</small>")
             with gr.Accordion("Controls", open=False):
                 pose = gr.Slider(0, 2, value=d.pose_scale, step=0.05, label="Head motion",
@@ -281,10 +281,13 @@ def _detect_tab(detect: Optional[Callable[[str], Any]], limits: UploadLimits) ->
 
     gr.Markdown("Upload a video (or a frame) to see whether it carries this tool's watermark and label.")
     with gr.Row():
-        video = gr.File(label="Video or image", file_types=["video", "image"], type="filepath",
-                        elem_id="detect-file")
-        report = gr.Markdown(label="Report", elem_id="detect-report")
-    gr.Button("Check", elem_id="detect-button").click(check, inputs=video, outputs=report, api_name="detect")
+        with gr.Column():
+            video = gr.File(label="Video or image", file_types=["video", "image"], type="filepath",
+                            elem_id="detect-file")
+            button = gr.Button("Check", variant="primary", elem_id="detect-button")
+        with gr.Column():
+            report = gr.Markdown("*The verdict appears here.*", elem_id="detect-report")
+    button.click(check, inputs=video, outputs=report, api_name="detect")
 
 
 def _default_detect() -> Callable[[str], Any]:
