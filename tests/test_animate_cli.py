@@ -153,22 +153,25 @@ def test_gigantic_jpeg_is_downscaled_not_an_out_of_memory(capsys, tmp_path, spee
     _fails_cleanly(capsys, _args(huge, speech_wav, out), out, "huge.jpg: no face found")
 
 
-def test_all_zero_audio_gives_a_still_mouthed_video(tmp_path, face_png):
+def test_all_zero_audio_gives_a_still_mouthed_video(tmp_path, face_png, astronaut):
+    """Silence is not an error: the mouth keeps the photo's shape, the face stays alive (it blinks)."""
     from talking_head.faces import find_face
 
     silence = tmp_path / "silence.wav"
-    sf.write(str(silence), np.zeros(16000, np.float32), 16000)
+    sf.write(str(silence), np.zeros(4 * 16000, np.float32), 16000)
     out = tmp_path / "silent.mp4"
-    assert main(_args(face_png, silence, out, "--no-watermark")) == 0
+    assert main(_args(face_png, silence, out, "--no-watermark", "--blink-rate", "30")) == 0
     with av.open(str(out)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(frames) == FPS
-    source_gap = None
-    for frame in frames[::5]:
-        lm = find_face(frame).landmarks
-        gap = np.linalg.norm(lm[13] - lm[14])  # inner upper and lower lip midpoints
-        source_gap = gap if source_gap is None else source_gap
-        assert gap < 3.0, gap  # the lips stay closed
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    assert len(frames) == 4 * FPS
+    photo = find_face(astronaut).landmarks
+    photo_gap = np.linalg.norm(photo[13] - photo[14])  # inner upper and lower lip midpoints
+    gaps = [np.linalg.norm(np.subtract(*find_face(frame).landmarks[[13, 14]])) for frame in frames[::10]]
+    # the mouth does not speak: its opening stays put (speech moves it by 10 px and more here) and never
+    # opens wider than in the photo
+    assert max(gaps) - min(gaps) < 1.0 and max(gaps) < photo_gap + 1.0, (gaps, photo_gap)
+    eyes = frames[:, 95:120, 190:265].astype(np.int16)  # both eyes of the astronaut
+    assert np.abs(eyes - eyes[:1]).max() > 30  # a blink: alive, not a frozen picture
 
 
 def test_end_to_end_cli_run(capsys, tmp_path, face_png, short_speech):

@@ -105,24 +105,29 @@ def test_crop_mode_returns_the_square(th, astronaut, speech_wav):
 def test_same_seed_same_video_other_seed_other_video(th, video, astronaut, speech_wav):
     again = th.animate(astronaut, speech_wav, seed=0, watermark=False).frames
     np.testing.assert_array_equal(again, video.frames)
+    fresh = TalkingHead.from_pretrained()  # no state carried over from earlier clips either way
+    np.testing.assert_array_equal(fresh.animate(astronaut, speech_wav, seed=0, watermark=False).frames, video.frames)
     other = th.animate(astronaut, speech_wav, seed=1, watermark=False).frames
     assert np.abs(other.astype(np.int16) - video.frames.astype(np.int16)).max() > 10
 
 
-def _stable_points(frames: np.ndarray) -> np.ndarray:
-    """Landmarks that move only with the head (forehead, nose bridge and tip, temples): ``(T, P, 2)``."""
-    stable = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356]
-    return np.stack([find_face(f).landmarks[stable] for f in frames])
+def _eye_corners(frames: np.ndarray) -> np.ndarray:
+    """The four eye corners (outer and inner, both eyes): rigid with the skull, unmoved by speech or (with
+    ``blink_rate=0``) blinks, so their motion is the head's. ``(T, 4, 2)`` pixels."""
+    corners = [33, 133, 362, 263]
+    return np.stack([find_face(f).landmarks[corners] for f in frames])
 
 
 def test_pose_scale_zero_gives_no_head_motion(th, astronaut, speech_wav):
     still = th.animate(astronaut, speech_wav, pose_scale=0.0, blink_rate=0.0, watermark=False).frames
     moving = th.animate(astronaut, speech_wav, pose_scale=1.0, blink_rate=0.0, watermark=False).frames
-    pick = slice(0, None, max(1, len(still) // 8))
-    still_motion = np.abs(_stable_points(still[pick]) - _stable_points(astronaut[None])).max()
-    moving_motion = np.abs(_stable_points(moving[pick]) - _stable_points(astronaut[None])).max()
+    pick = slice(0, None, 3)
+    reference = _eye_corners(astronaut[None])
+    still_motion = np.abs(_eye_corners(still[pick]) - reference).max()
+    moving_motion = np.abs(_eye_corners(moving[pick]) - reference).max()
+    # landmark measurement noise on a still head is well under a pixel; the moving head goes several pixels
     assert still_motion < 1.0, still_motion
-    assert moving_motion > 4 * still_motion and moving_motion > 1.5, (moving_motion, still_motion)
+    assert moving_motion > 2.0 and moving_motion > 3 * still_motion, (moving_motion, still_motion)
 
 
 def test_stream_yields_the_same_frames_in_batches(th, video, astronaut, speech_wav):
