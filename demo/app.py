@@ -133,7 +133,9 @@ def build_demo(
         detect: ``detect(path) -> report`` for the provenance tab (default: ``talking_head.detect``).
 
     Returns:
-        the ``gr.Blocks``, with its queue configured; call ``.launch()`` (or use :func:`serve`).
+        the ``gr.Blocks``, with its queue configured; call ``.launch()`` (or use :func:`serve`). Results are
+        written under ``settings.temp_dir``: Gradio serves them from the system temp folder or the working
+        directory; a ``temp_dir`` elsewhere must be passed to ``launch(allowed_paths=[...])`` (``serve`` does).
     """
     settings = settings or DemoSettings.from_env()
     backends = _backends(pipeline)

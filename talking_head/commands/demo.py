@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 NAME = "demo"
@@ -40,13 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = DemoSettings.from_env()
-    if args.model:
-        settings.model = args.model
-    if args.fomm_model:
-        settings.fomm_model = args.fomm_model
-    if args.concurrency is not None:
-        settings = DemoSettings(**{**settings.__dict__, "concurrency": args.concurrency})
-    if args.temp_dir:
-        settings.temp_dir = Path(args.temp_dir)
+    given = {"model": args.model, "fomm_model": args.fomm_model, "concurrency": args.concurrency,
+             "temp_dir": Path(args.temp_dir) if args.temp_dir else None}
+    settings = replace(settings, **{k: v for k, v in given.items() if v is not None})  # flags over environment
     serve(settings, host=args.host, port=args.port, share=args.share)
     return 0
