@@ -232,7 +232,7 @@ def _examples(inputs, result, fn) -> None:
         logger.warning("bundled examples missing under %s; the app runs without them", EXAMPLES_DIR)
         return
     gr.Examples(examples=[[str(EXAMPLE_FACE), str(EXAMPLE_VOICE)]], inputs=inputs, outputs=result, fn=fn,
-                cache_examples=False, run_on_click=True, label="Example: click to run")
+                cache_examples=False, run_on_click=True, label="Example: click to run", elem_id="examples")
 
 
 def _drive_tab(renderer: Any, workspace: Workspace, settings: DemoSettings) -> None:
