@@ -32,8 +32,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 SENTENCE = ("Good morning. This short clip lasts five seconds, and the photo should say every word of it, "
             "clearly and calmly.")
-RENDER_TIMEOUT_MS = 600_000
-VIDEO_READY_JS = """(prev) => {
+RENDER_TIMEOUT_MS = 300_000
+#: True once the result <video> shows a new clip (src differs from ``prev``) or an error toast appeared.
+DONE_JS = """(prev) => {
+  if (document.querySelector("[data-testid='toast-body']")) return true;
   const v = document.querySelector('#result video');
   return v !== null && v.src !== prev && v.readyState >= 2 && isFinite(v.duration) && v.duration > 0;
 }"""
@@ -72,12 +74,19 @@ def time_browser(url: str, face: Path, voice: Path, repeats: int) -> list:
         page.locator("#voice input[type=file]").first.set_input_files(str(voice))
         page.wait_for_selector("#face img", state="attached")
         page.wait_for_timeout(1000)  # let both uploads finish
-        for _ in range(repeats):
+        page.locator("#controls").click()  # open the controls to set a new seed per run
+        for run in range(repeats):
+            # a new seed per run gives a new video (an identical file would keep the same URL in Gradio's cache)
+            page.locator("#seed input").fill(str(run + 1))
             prev = page.evaluate("() => { const v = document.querySelector('#result video'); return v ? v.src : null; }")
             start = time.perf_counter()
             page.locator("#generate").click()
-            page.wait_for_function(VIDEO_READY_JS, arg=prev, timeout=RENDER_TIMEOUT_MS)
+            page.wait_for_function(DONE_JS, arg=prev, timeout=RENDER_TIMEOUT_MS)
+            toast = page.locator("[data-testid='toast-body']")
+            if toast.count():
+                raise RuntimeError(f"the app reported: {toast.first.inner_text()}")
             times.append(time.perf_counter() - start)
+            print(f"browser run {run + 1}: {times[-1]:.1f} s", file=sys.stderr, flush=True)
         browser.close()
     return times
 
@@ -89,8 +98,9 @@ def time_client(url: str, face: Path, voice: Path, repeats: int) -> list:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        client.predict(handle_file(str(face)), handle_file(str(voice)), api_name="/animate")
+        client.predict(handle_file(str(face)), handle_file(str(voice)), seed=100 + len(times), api_name="/animate")
         times.append(time.perf_counter() - start)
+        print(f"client run {len(times)}: {times[-1]:.1f} s", file=sys.stderr, flush=True)
     return times
 
 

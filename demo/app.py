@@ -201,7 +201,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
                              elem_id="voice")
             gr.Markdown(f"<small>Limits: {limits.max_image_pixels / 1e6:.1f} megapixels, "
                         f"{limits.max_audio_seconds:g} s of audio, {limits.max_file_mb:g} MB per file.</small>")
-            with gr.Accordion("Controls", open=False):
+            with gr.Accordion("Controls", open=False, elem_id="controls"):
                 pose = gr.Slider(0, 2, value=d.pose_scale, step=0.05, label="Head motion",
                                  info="0 = still head, 1 = natural, 2 = lively")
                 expression = gr.Slider(0, 2, value=d.expression_scale, step=0.05, label="Expression",
@@ -209,7 +209,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
                 still = gr.Checkbox(value=d.still_head, label="Still head", info="Only the face moves")
                 blink = gr.Slider(0, 40, value=d.blink_rate, step=1, label="Blinks per minute",
                                   info="0 = no blinks")
-                seed = gr.Number(value=d.seed, precision=0, label="Seed",
+                seed = gr.Number(value=d.seed, precision=0, label="Seed", elem_id="seed",
                                  info="Picks the head motion; same seed, same video")
                 mode = gr.Radio(list(MODE_CHOICES), value=d.mode, label="Output",
                                 info="full: the whole photo, face pasted back; crop: the square around the face")
