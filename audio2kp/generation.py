@@ -20,7 +20,7 @@ from fomm_core.keypoints import Keypoints
 
 from .audio import MODEL_SAMPLE_RATE
 from .features import frame_times
-from .model import POSE_PARAMS, Audio2KP
+from .model import Audio2KP
 
 
 @dataclass
@@ -146,4 +146,4 @@ def _run_window(model: Audio2KP, samples: Tensor, source: Keypoints, blink: Tens
         first_frame=a,
     )
     keep = slice(lo - a, hi - a)
-    return MotionChunk(lo, out.expr_value[0, keep], out.expr_jacobian[0, keep], out.pose[0, keep].reshape(-1, POSE_PARAMS))
+    return MotionChunk(lo, out.expr_value[0, keep], out.expr_jacobian[0, keep], out.pose[0, keep])  # (n, K, 2), (n, K, 2, 2), (n, 4)

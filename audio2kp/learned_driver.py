@@ -88,8 +88,8 @@ class Audio2KPDriver:
         """Model-rate motion -> the output track: resample to ``fps``, apply the controls and the pose."""
         src = _with_jacobian(source)
         pos = torch.arange(num_frames, dtype=torch.float64) * self.model.config.fps / fps  # model frame per output frame
-        value = _resample(motion.expr_value, pos)
-        jac = _resample(motion.expr_jacobian, pos)
+        value = _resample(motion.expr_value.float(), pos)  # tracks are float32 whatever the model's dtype
+        jac = _resample(motion.expr_jacobian.float(), pos)
         sv, sj = src.value.to(value), src.jacobian.to(jac)
         scale = controls.expression_scale
         value = sv + scale * (value - sv)  # (T, K, 2)
@@ -97,7 +97,7 @@ class Audio2KPDriver:
         if reference_pose is not None:
             pose = _loop_pose(reference_pose, num_frames)
         else:
-            pose = pose_to_similarity(_resample(motion.pose, pos))
+            pose = pose_to_similarity(_resample(motion.pose.float(), pos))
         pose = pose.scaled(controls.pose_scale)
         pose = Similarity(pose.angle.to(value), pose.log_scale.to(value), pose.translation.to(value))
         return MotionTrack(value, jac, fps, self.keypoint_space).with_pose(pose)

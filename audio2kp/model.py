@@ -29,10 +29,11 @@ from torch import Tensor, nn
 
 from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
-from fomm_core.similarity import Similarity, fit_similarity
+from fomm_core.similarity import Similarity
 
 from .features import FeatureConfig, build_encoder
 from .layers import TemporalStack
+from .posefit import apply_pose, fit_pose, undo_pose
 
 #: Pose parameters per frame: angle (rad), log scale, translation x, y.
 POSE_PARAMS = 4
@@ -109,7 +110,8 @@ class Audio2KPOutput:
         expr_value: ``(B, T, K, 2)`` expression keypoints (source frame of reference), in [-1, 1].
         expr_jacobian: ``(B, T, K, 2, 2)`` expression Jacobians.
         pose: ``(B, T, 4)`` angle (rad), log scale, translation (x, y).
-        kl: KL divergence of the pose latent from N(0, I), mean per latent number (0 without a teacher).
+        kl: ``(Z,)`` KL divergence of the pose latent from N(0, I) per latent dimension, mean over windows and
+            latent steps (zeros without a teacher).
     """
 
     expr_value: Tensor
@@ -117,13 +119,9 @@ class Audio2KPOutput:
     pose: Tensor
     kl: Tensor
 
-    def full(self) -> Keypoints:
-        """Pose applied to expression: ``Keypoints`` of ``(B*T, K, ...)``."""
-        b, t, k = self.expr_value.shape[:3]
-        sim = pose_to_similarity(self.pose.reshape(b * t, POSE_PARAMS))  # (B*T,)
-        value = sim.apply_points(self.expr_value.reshape(b * t, k, 2))  # (B*T, K, 2)
-        jac = sim.apply_jacobians(self.expr_jacobian.reshape(b * t, k, 2, 2))  # (B*T, K, 2, 2)
-        return Keypoints(value, jac)
+    def full(self):
+        """Pose applied to expression: ``(value (B, T, K, 2), jacobian (B, T, K, 2, 2))``."""
+        return apply_pose(self.pose, self.expr_value, self.expr_jacobian)
 
 
 def pose_to_similarity(pose: Tensor) -> Similarity:
@@ -146,13 +144,10 @@ def remove_similarity(source: Tensor, value: Tensor, jacobian: Tensor):
     Returns:
         ``(value, jacobian)`` of the same shapes whose fitted similarity to ``source`` is the identity.
     """
-    b, t, k = value.shape[:3]
-    values, jacs = [], []
-    for i in range(b):
-        sim = fit_similarity(source[min(i, source.shape[0] - 1)].float(), value[i].float())  # T transforms
-        values.append(sim.inverse_points(value[i].float()).to(value.dtype))
-        jacs.append(sim.inverse_jacobians(jacobian[i].float()).to(jacobian.dtype))
-    return torch.stack(values), torch.stack(jacs)
+    source = source.float().expand(value.shape[0], -1, -1)
+    pose = fit_pose(source, value.float())  # (B, T, 4)
+    v, j = undo_pose(pose, value.float(), jacobian.float())
+    return v.to(value.dtype), j.to(jacobian.dtype)
 
 
 def latent_to_frames(latent: Tensor, first_frame: int, num_frames: int, frames_per_step: int) -> Tensor:
@@ -217,8 +212,9 @@ class Audio2KP(nn.Module):
         """Per-frame conditioning ``(B, T, hidden)`` from audio ``(B, S)`` sampled at ``times_s`` ``(T,)``
         and the source keypoints (batch ``B`` or 1)."""
         b = samples.shape[0]
-        feats = self.encoder(samples, times_s)  # (B, T, F)
-        src = torch.cat([source.value.flatten(1), source.jacobian.flatten(1)], dim=1)  # (B|1, K*6)
+        dtype = self.source_in[0].weight.dtype
+        feats = self.encoder(samples, times_s).to(dtype)  # (B, T, F)
+        src = torch.cat([source.value.flatten(1), source.jacobian.flatten(1)], dim=1).to(dtype)  # (B|1, K*6)
         return self.audio_in(feats) + self.source_in(src).expand(b, -1)[:, None, :]
 
     def expression(self, cond: Tensor, blink: Tensor, source: Keypoints):
@@ -262,11 +258,11 @@ class Audio2KP(nn.Module):
         cond = self.condition(samples, times_s, source)
         value, jac = self.expression(cond, blink, source)
         b, t, _ = cond.shape
-        kl = cond.new_zeros(())
+        kl = cond.new_zeros(self.config.pose_latent_dim)
         if teacher_pose is not None:
             mu, logvar = self.pose_posterior(cond, teacher_pose)
-            pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
+            pose_latent = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(dim=(0, 1))  # (Z,) nats per latent number
             first_frame = 0
         if pose_latent is None:
             pose_latent = cond.new_zeros(b, 1, self.config.pose_latent_dim)
@@ -359,4 +355,10 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-from .learned_driver import Audio2KPDriver  # noqa: E402  (re-exported: the pipeline imports it from here)
+def __getattr__(name: str):
+    """``from audio2kp.model import Audio2KPDriver`` (re-exported lazily: the driver module imports this one)."""
+    if name == "Audio2KPDriver":
+        from .learned_driver import Audio2KPDriver
+
+        return Audio2KPDriver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

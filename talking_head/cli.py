@@ -15,10 +15,17 @@ from typing import List, Optional
 from fomm_core.errors import InputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: List[str] = []
-COMMANDS.append("animate")
-COMMANDS.append("detect")
-COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
+COMMANDS: List[str] = [
+    "animate",  # photo + voice -> talking video (issue 3)
+    "drive",  # photo + driving video -> video (issue 2)
+    "convert_fomm",  # official FOMM checkpoint -> model folder (issue 2)
+    "detect",  # is this video made by this tool? (issue 7)
+    "prepare",  # talking-face videos -> audio2kp training shards (issue 4)
+    "synth_corpus",  # synthetic espeak-ng corpus for audio2kp (issue 4)
+    "train_audio2kp",
+    "eval_audio2kp",
+    "demo",  # the Gradio web demo (issue 6); its run() imports demo lazily
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -47,8 +56,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"talking-head {args.command}: interrupted", file=sys.stderr)
         return 130
 
-
-COMMANDS.append("demo")  # talking_head/commands/demo.py (serves the Gradio app; imports demo lazily)
 
 
 if __name__ == "__main__":

@@ -89,10 +89,10 @@ class MelEncoder(AudioEncoder):
     def native(self, samples: Tensor):
         c = self.config
         spec = torch.stft(
-            samples.float(), c.n_fft, c.hop_length, c.win_length, self.window, center=True, pad_mode="constant",
-            return_complex=True,
-        )  # (B, n_fft//2+1, N)
-        mel = torch.einsum("mf,bfn->bnm", self.filterbank, spec.abs() ** 2)  # (B, N, M)
+            samples.float(), c.n_fft, c.hop_length, c.win_length, self.window.float(), center=True,
+            pad_mode="constant", return_complex=True,
+        )  # (B, n_fft//2+1, N), always in float32 (half precision is too coarse for a spectrum)
+        mel = torch.einsum("mf,bfn->bnm", self.filterbank.float(), spec.abs() ** 2)  # (B, N, M)
         feats = (torch.log(mel + LOG_FLOOR) - LOG_MEL_MEAN) / LOG_MEL_STD
         return feats, 0.0, c.hop_length / MODEL_SAMPLE_RATE
 
@@ -127,12 +127,13 @@ class SpeechModelEncoder(AudioEncoder):
 
     def native(self, samples: Tensor):
         x = samples.float()
-        if samples.shape[1] < self.receptive_field:  # too short for one frame: pad with silence
+        if x.shape[1] < self.receptive_field:  # too short for one frame: pad with silence
             x = nn.functional.pad(x, (0, self.receptive_field - samples.shape[1]))
         if self.config.normalize_waveform:
             x = (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True) + WAVE_NORM_EPS)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze):
-            states = self.model(x, output_hidden_states=True).hidden_states  # L+1 of (B, N, H)
+            dtype = next(self.model.parameters()).dtype
+            states = self.model(x.to(dtype), output_hidden_states=True).hidden_states  # L+1 of (B, N, H)
         stacked = torch.stack(states, 0)  # (L+1, B, N, H)
         weights = torch.softmax(self.layer_logits, 0).to(stacked.dtype)
         feats = torch.einsum("l,lbnh->bnh", weights, stacked)

@@ -42,7 +42,13 @@ def _describe(report) -> str:
     else:
         text = f"no watermark (p={mark.p_value:.2g}, z={mark.z:.1f})"
     label = "label: synthetic" if report.label_present else "label: none"
-    return f"{report.path}: {report.kind}, {text}; {label}"
+    if report.c2pa is None:
+        c2pa = "C2PA: none"
+    else:
+        state = "trusted" if report.c2pa.trusted else ("valid, untrusted signer" if report.c2pa.signature_valid
+                                                       else "INVALID (changed after signing?)")
+        c2pa = f"C2PA: {report.c2pa.generator}, {'AI-generated, ' if report.c2pa.ai_generated else ''}{state}"
+    return f"{report.path}: {report.kind}, {text}; {label}; {c2pa}"
 
 
 def _as_json(report) -> str:
@@ -53,7 +59,8 @@ def _as_json(report) -> str:
                    "install_id": mark.payload.install_id}
     return json.dumps({"path": report.path, "kind": report.kind, "watermarked": mark.found,
                        "p_value": mark.p_value, "log10_p_value": mark.log10_p_value, "z": mark.z,
-                       "payload": payload, "label_present": report.label_present, "frames": mark.frames})
+                       "payload": payload, "label_present": report.label_present, "frames": mark.frames,
+                       "c2pa": None if report.c2pa is None else vars(report.c2pa)})
 
 
 def run(args: argparse.Namespace) -> int:

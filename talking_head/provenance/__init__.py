@@ -5,8 +5,11 @@
 - :func:`synthetic_metadata` -> container tags for the video writer (comment/description: synthetic, tool, version).
 - :func:`detect` ``(path) -> DetectionReport``: watermark found, p-value, payload, label present.
 - :class:`WatermarkDetector` / :func:`detect_frames`: the same on frames in memory.
+- :func:`sign_video` ``(mp4_path)``: embed a signed C2PA manifest (offline; local test certificate by default);
+  :func:`read_c2pa` reads one back.
 """
 
+from .c2pa_manifest import C2paCredentials, C2paStatus, local_credentials, read_c2pa, sign_video
 from .detector import FALSE_POSITIVE_RATE, WatermarkDetector, WatermarkResult, detect_frames
 from .file_detection import DetectionReport, detect
 from .label import NO_WATERMARK_HELP, has_synthetic_label, synthetic_metadata
@@ -15,6 +18,8 @@ from .payload import Payload, default_install_id, tool_version
 from .watermark import Watermarker, WatermarkStrength
 
 __all__ = [
+    "C2paCredentials",
+    "C2paStatus",
     "DEFAULT_KEY",
     "FALSE_POSITIVE_RATE",
     "NO_WATERMARK_HELP",
@@ -27,6 +32,9 @@ __all__ = [
     "default_install_id",
     "detect",
     "detect_frames",
+    "local_credentials",
+    "read_c2pa",
+    "sign_video",
     "has_synthetic_label",
     "synthetic_metadata",
     "tool_version",

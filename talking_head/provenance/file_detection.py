@@ -9,6 +9,7 @@ from typing import Optional, Union
 
 from fomm_core.errors import InputError
 
+from .c2pa_manifest import C2paStatus, read_c2pa
 from .detector import WatermarkDetector, WatermarkResult
 from .label import has_synthetic_label
 from .pattern import DEFAULT_KEY
@@ -24,7 +25,8 @@ class DetectionReport:
     """What :func:`detect` found in one file.
 
     ``kind``: "video" or "image"; ``watermark``: the :class:`WatermarkResult` (found, p_value, payload...);
-    ``label_present``: the file's tags say it is synthetic; ``tags``: the container / image text tags read.
+    ``label_present``: the file's tags say it is synthetic; ``tags``: the container / image text tags read;
+    ``c2pa``: the C2PA manifest's status, None when the file has none.
     """
 
     path: str
@@ -32,6 +34,7 @@ class DetectionReport:
     watermark: WatermarkResult
     label_present: bool
     tags: dict
+    c2pa: Optional[C2paStatus] = None
 
     @property
     def watermarked(self) -> bool:
@@ -88,4 +91,4 @@ def detect(path: Union[str, os.PathLike], key: Union[str, bytes] = DEFAULT_KEY) 
         for batch in iter_batches(path, DETECT_BATCH):
             detector.add(batch)
         kind, tags = "video", _video_tags(path)
-    return DetectionReport(str(path), kind, detector.result(), has_synthetic_label(tags), tags)
+    return DetectionReport(str(path), kind, detector.result(), has_synthetic_label(tags), tags, read_c2pa(path))

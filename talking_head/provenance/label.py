@@ -30,9 +30,9 @@ def has_synthetic_label(tags: Mapping[str, str]) -> bool:
     return False
 
 
-#: Help text every ``--no-watermark`` flag (and ``watermark=False`` docstring) should use, so the policy reads the same.
+#: Help text every ``--no-watermark`` flag (and ``watermark=False`` docstring) should use: the policy reads the same.
 NO_WATERMARK_HELP = (
-    "do NOT add the invisible watermark and the 'synthetic' label (on by default). Only for research that "
-    "needs unmarked frames, e.g. measuring the watermark's own effect or building a detector's clean set; "
-    "do not publish unmarked videos of real people"
+    "do NOT add the invisible watermark, the 'synthetic' label and the C2PA manifest (all on by default). Only "
+    "for research that needs unmarked frames, e.g. measuring the watermark's own effect or building a "
+    "detector's clean set; do not publish unmarked videos of real people"
 )

@@ -25,7 +25,7 @@ TILE = 128
 BAND_LOW = 0.04
 BAND_HIGH = 0.22
 #: Fraction of the band's frequencies that carry the sync signs (the rest carry the payload).
-SYNC_FRACTION = 0.6
+SYNC_FRACTION = 0.7
 #: The public default key: anyone can detect talking-head's own mark with it.
 DEFAULT_KEY = "talking-head/provenance/v1"
 

@@ -22,3 +22,13 @@ def tiny_wav2vec_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("w2v") / "tiny-wav2vec2"
     Wav2Vec2Model(config).save_pretrained(str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory) -> Path:
+    """A small real corpus: 8 training and 2 held-out espeak-ng clips with ground-truth keypoints."""
+    from audio2kp.synth.corpus import build_corpus
+
+    out = tmp_path_factory.mktemp("corpus")
+    list(build_corpus(out, num_train=8, num_heldout=2, seed=1))
+    return out

@@ -105,6 +105,11 @@ def test_cli_exit_codes_like_grep(videos, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "junk.mp4" in captured.err and "Traceback" not in captured.err
     assert "1 unreadable" in captured.out
+    cut = tmp_path / "cut.mp4"
+    data = videos["marked"].read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    assert main(["detect", str(cut)]) == 2
+    assert "cut.mp4" in capsys.readouterr().err
 
 
 def test_cli_json_lines(videos, capsys):
@@ -119,3 +124,34 @@ def test_synthetic_metadata_names_tool_and_version():
     tags = synthetic_metadata()
     assert set(tags) == {"comment", "description"}
     assert all("synthetic" in v and "talking-head" in v for v in tags.values())
+
+
+def test_c2pa_manifest_signed_offline_and_tamper_is_seen(videos, tmp_path, monkeypatch):
+    import shutil
+
+    from talking_head.provenance import read_c2pa, sign_video
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    video = tmp_path / "signed.mp4"
+    shutil.copy(videos["marked"], video)
+    assert read_c2pa(video) is None
+    sign_video(video)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config", "signed.mp4"]  # no temp file left
+    assert (tmp_path / "config" / "talking-head" / "c2pa" / "signer-key.pem").stat().st_mode & 0o077 == 0
+    report = detect(video)
+    assert report.watermarked and report.watermark.payload == PAYLOAD and report.label_present
+    assert report.c2pa.signature_valid and report.c2pa.ai_generated and not report.c2pa.trusted
+    assert report.c2pa.generator.startswith("talking-head")
+    data = bytearray(video.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # change a byte of the media data after signing
+    tampered = tmp_path / "tampered.mp4"
+    tampered.write_bytes(bytes(data))
+    assert not read_c2pa(tampered).signature_valid
+
+
+def test_c2pa_signing_a_missing_file_is_a_clear_error(tmp_path):
+    from talking_head.provenance import sign_video
+
+    with pytest.raises(InputError, match="no such video file"):
+        sign_video(tmp_path / "none.mp4")
+    assert list(tmp_path.iterdir()) == []

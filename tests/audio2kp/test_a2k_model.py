@@ -150,3 +150,32 @@ def test_from_pretrained_bad_folders(tmp_path):
 def test_driver_refuses_mismatched_source(driver):
     with pytest.raises(InputError, match="do not fit"):
         driver.drive(noise_audio(1.0), source_keypoints(num_kp=5), 25.0, 25, AnimationControls())
+
+
+def test_batched_pose_fit_matches_fomm_core():
+    from audio2kp.posefit import apply_pose, fit_pose, undo_pose
+    from fomm_core import fit_similarity
+
+    gen = torch.Generator().manual_seed(0)
+    src, tgt = torch.rand(3, 10, 2, generator=gen), torch.rand(3, 5, 10, 2, generator=gen)
+    pose = fit_pose(src, tgt)
+    for b in range(3):
+        ref = fit_similarity(src[b], tgt[b])
+        assert torch.allclose(pose[b, :, 0], ref.angle, atol=1e-5)
+        assert torch.allclose(pose[b, :, 1], ref.log_scale, atol=1e-5)
+        assert torch.allclose(pose[b, :, 2:], ref.translation, atol=1e-5)
+    jac = torch.rand(3, 5, 10, 2, 2, generator=gen)
+    value, back_jac = apply_pose(pose, *undo_pose(pose, tgt, jac))
+    assert torch.allclose(value, tgt, atol=1e-5) and torch.allclose(back_jac, jac, atol=1e-5)
+
+
+def test_driver_in_bfloat16_gives_a_float32_track_close_to_float32(tmp_path):
+    torch.manual_seed(0)
+    model = perturbed(Audio2KP(tiny_config()))
+    model.save_pretrained(tmp_path / "m")
+    src, audio = source_keypoints(), noise_audio(2.0)
+    ref = Audio2KPDriver(model).drive(audio, src, 25.0, 50, AnimationControls(seed=4))
+    half = Audio2KPDriver(Audio2KP.from_pretrained(tmp_path / "m")).to(dtype=torch.bfloat16)
+    track = half.drive(audio, src, 25.0, 50, AnimationControls(seed=4))
+    assert track.value.dtype == torch.float32 and track.value.shape == (50, 10, 2)
+    assert (track.value - ref.value).abs().max() < 0.05

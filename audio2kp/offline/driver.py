@@ -1,0 +1,162 @@
+"""The offline audio driver: phones, loudness, blinks and head motion to landmark keypoints, no weights.
+
+Implements :class:`audio2kp.driver.AudioDriver` for the ``"landmarks"`` keypoint space
+(:mod:`audio2kp.offline.keypoint_set`). Per clip: PocketSphinx phones -> visemes with coarticulation,
+modulated by loudness (:mod:`.prosody`); blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
+(:mod:`.head_motion`). Expression (mouth, jaw, lids, brows) is built in the face's own frame
+(:mod:`.expression`), then the head pose is applied as a similarity about a pivot under the chin.
+Jacobians are the source's local frames carried by the least-squares local affine map of each keypoint's
+neighbourhood (:mod:`.geometry`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+
+from fomm_core.errors import InputError
+from fomm_core.keypoints import Keypoints
+from fomm_core.motion_track import MotionTrack
+from fomm_core.similarity import Similarity
+
+from ..audio import MODEL_SAMPLE_RATE, Audio
+from ..blinks import blink_curve
+from ..controls import AnimationControls
+from .expression import BROW_FULL_SEMITONES, FaceFrame, MouthShape, blink_offsets, brow_offsets, mouth_offsets, unfold_lips
+from .geometry import fit_local_affine, source_jacobians
+from .head_motion import HeadMotion, head_motion
+from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
+from .phonemes import PhonemeRecognizer
+from .prosody import ProsodyCurves, prosody_curves
+from .visemes import viseme_curves
+
+log = logging.getLogger(__name__)
+
+#: Share of the opening that follows loudness (squared) rather than the viseme of the recognised phone:
+#: loudness is robust where recognition is not (other languages, singing, noise).
+LOUDNESS_SHARE = 0.3
+#: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
+#: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
+CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.4, 0.3
+#: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
+OPEN_PER_SEMITONE = 0.01
+#: Frames assembled at once (bounds the working memory for long clips).
+WINDOW_FRAMES = 500
+#: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
+PIVOT_BELOW_CHIN = 0.3
+
+
+@dataclass
+class OfflineDriverConfig:
+    """Settings of the offline driver (all have working defaults)."""
+
+    loudness_share: float = LOUDNESS_SHARE
+
+
+class OfflineDriver:
+    """Audio -> landmark keypoint track, real time on a CPU, no learned weights."""
+
+    keypoint_space = KEYPOINT_SPACE
+
+    def __init__(self, config: Optional[OfflineDriverConfig] = None):
+        self.config = config or OfflineDriverConfig()
+        self._recognizer: Optional[PhonemeRecognizer] = None
+
+    @property
+    def recognizer(self) -> PhonemeRecognizer:
+        if self._recognizer is None:
+            self._recognizer = PhonemeRecognizer()
+        return self._recognizer
+
+    def drive(self, audio: Audio, source: Keypoints, fps: float, num_frames: int,
+              controls: AnimationControls) -> MotionTrack:
+        """Motion for ``num_frames`` frames at ``fps`` (see :class:`audio2kp.driver.AudioDriver`).
+
+        Args:
+            audio: mono clip; resampled to 16 kHz if needed.
+            source: the source's landmark keypoints, values ``(1, K, 2)`` in [-1, 1], Jacobians
+                ``(1, K, 2, 2)`` or ``None`` (then computed from the landmark geometry).
+            fps: video frame rate.
+            num_frames: T.
+            controls: expression and pose scales, seed, blink rate.
+
+        Returns:
+            ``MotionTrack`` ``(T, K, 2)`` values and ``(T, K, 2, 2)`` Jacobians, space ``"landmarks"``.
+        """
+        if source.num_kp != LANDMARK_SET.num_kp:
+            raise InputError(f"the offline driver needs the {LANDMARK_SET.num_kp} landmark keypoints, got {source.num_kp}")
+        if num_frames < 1:
+            raise InputError(f"{audio.source or 'audio'}: shorter than one video frame at {fps} fps")
+        if audio.sample_rate != MODEL_SAMPLE_RATE:
+            audio = audio.resampled(MODEL_SAMPLE_RATE)
+        phones = self.recognizer.recognize(audio.samples)
+        prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
+        visemes = viseme_curves(phones, num_frames, fps)
+        shape = self._mouth_shape(visemes, prosody)
+        blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
+        closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
+        head = head_motion(prosody, fps, head_rng)
+        return build_track(source, shape, closure, prosody, head, fps, controls)
+
+    def _mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
+        share = self.config.loudness_share
+        opening = (1 - share) * visemes.open + share * prosody.loudness ** 2
+        opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
+        # Lip closures (p, b, m) and silence shut the mouth whatever the loudness says.
+        gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)
+        opening = np.clip(opening * gate * (1 - visemes.closed) * (prosody.loudness > 0), 0, 1)
+        return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
+
+
+def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, prosody: ProsodyCurves,
+                head: HeadMotion, fps: float, controls: AnimationControls) -> MotionTrack:
+    """Assemble keypoints and Jacobians from the per-frame mouth, blink, brow and head curves.
+
+    Frames are built :data:`WINDOW_FRAMES` at a time into the preallocated track, so the working memory
+    beyond the track itself does not grow with the clip.
+    """
+    src = source.value[0].detach().cpu().double().numpy()  # (K, 2)
+    frame = FaceFrame.of(src)
+    local = frame.to_local(src)
+    emphasis = np.clip(prosody.pitch / BROW_FULL_SEMITONES, 0, 1) * prosody.loudness
+    src_t = torch.from_numpy(src.astype(np.float32))[None]  # (1, K, 2)
+    neighbours = torch.from_numpy(landmark_neighbours(src))
+    src_jac = source.jacobian.detach().cpu().float() if source.jacobian is not None else source_jacobians(src_t, neighbours)
+    pose = _pose(src, frame, head, controls.pose_scale)
+    num_frames, num_kp = len(shape.open), len(src)
+    value = torch.empty(num_frames, num_kp, 2)
+    jacobian = torch.empty(num_frames, num_kp, 2, 2)
+    for a in range(0, num_frames, WINDOW_FRAMES):
+        b = min(a + WINDOW_FRAMES, num_frames)
+        part = MouthShape(shape.open[a:b], shape.wide[a:b], shape.round[a:b], shape.closed[a:b])
+        offsets = frame.offsets_to_image(mouth_offsets(local, part) + brow_offsets(num_kp, emphasis[a:b]))
+        offsets = offsets + blink_offsets(src, closure[a:b])
+        moved = src[None] + controls.expression_scale * offsets  # (W, K, 2)
+        if controls.expression_scale > 1:  # amplified closing could push the lower lip over the upper one
+            moved = frame.origin + frame.offsets_to_image(unfold_lips(frame.to_local(moved)))
+        moved_t = torch.from_numpy(moved.astype(np.float32))
+        jac = fit_local_affine(src_t, moved_t, neighbours) @ src_jac  # (W, K, 2, 2)
+        window_pose = Similarity(pose.angle[a:b], pose.log_scale[a:b], pose.translation[a:b])
+        value[a:b] = window_pose.apply_points(moved_t)
+        jacobian[a:b] = window_pose.apply_jacobians(jac)
+    return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE)
+
+
+def _pose(src: np.ndarray, frame: FaceFrame, head: HeadMotion, pose_scale: float) -> Similarity:
+    """Head motion as similarities about a pivot under the chin, in normalised image units."""
+    eyes = src[LANDMARK_SET.groups_of("eyelid_right_upper", "eyelid_left_upper")].mean(0)
+    chin = src[LANDMARK_SET.chin]
+    pivot = chin + PIVOT_BELOW_CHIN * (chin - eyes)
+    ear_r, ear_l = LANDMARK_SET.ears
+    face_width = float(np.linalg.norm(src[ear_l] - src[ear_r]))
+    angle = torch.from_numpy(pose_scale * head.roll).float()
+    log_scale = torch.from_numpy(pose_scale * head.lean).float()
+    shift = torch.from_numpy(pose_scale * face_width * (head.shift @ frame.axes.T)).float()  # (T, 2)
+    c = torch.from_numpy(pivot).float()
+    sim = Similarity(angle, log_scale, torch.zeros_like(shift))
+    sim.translation = c[None] + shift - torch.einsum("tij,j->ti", sim.matrix, c)
+    return sim

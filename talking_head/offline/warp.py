@@ -1,0 +1,225 @@
+"""FOMM's sparse-to-dense motion without learned networks: landmark keypoints to one dense backward warp.
+
+For every keypoint k, the first-order motion near it maps a driving-frame point z back to the source:
+``T_k(z) = p_S,k + J_k (z - p_D,k)`` with ``J_k = J_S,k inv(J_D,k)`` (FOMM, SPEC section 3). Where FOMM's
+dense-motion network predicts how to mix them, here the mix is fixed: Gaussian heatmaps around the driving
+keypoints (``kp2gaussian``, one width per keypoint from the landmark spacing) plus a constant background
+weight whose motion is the identity, all normalised to sum to one. Far from the face the background wins,
+so the background and the shoulders do not move. The field is computed on a coarse grid, its offset from
+the identity upsampled, and the source sampled once (``grid_sample``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from fomm_core.grid import kp2gaussian, make_coordinate_grid
+from fomm_core.keypoints import Keypoints
+
+#: Weight of the identity (background) motion, relative to a heatmap's peak of 1. A pixel follows the face
+#: while the face heatmaps there sum above this: up to ~3 heatmap widths beyond the outline.
+BACKGROUND_WEIGHT = 0.01
+
+
+def sparse_to_dense(source: Keypoints, driving: Keypoints, variance: Tensor, flow_size: int,
+                    background_weight: float = BACKGROUND_WEIGHT) -> Tensor:
+    """Offset of the backward warp from the identity on a ``flow_size`` grid.
+
+    Args:
+        source: batch of 1, values ``(1, K, 2)``, Jacobians ``(1, K, 2, 2)``.
+        driving: values ``(B, K, 2)``, Jacobians ``(B, K, 2, 2)``.
+        variance: ``(K,)`` heatmap variance per keypoint, normalised units squared.
+        flow_size: side of the grid.
+
+    Returns:
+        ``(B, 2, flow_size, flow_size)``: ``T(z) - z`` in normalised units (x, y channels).
+    """
+    batch = driving.batch_size
+    heat = kp2gaussian(driving.value, (flow_size, flow_size), variance[:, None, None])  # (B, K, F, F)
+    heat = heat.flatten(2)  # (B, K, N)
+    total = heat.sum(1, keepdim=True) + background_weight  # (B, 1, N)
+    weights = heat / total  # (B, K, N); the background keeps background_weight / total
+    jac = source.jacobian @ torch.linalg.inv(driving.jacobian)  # (B, K, 2, 2)
+    # T_k(z) - z = (J_k - I) z + (p_S - J_k p_D): linear in z, so mix the coefficients, not the fields.
+    eye = torch.eye(2, dtype=jac.dtype)
+    bias = source.value - torch.einsum("bkij,bkj->bki", jac, driving.value)  # (B, K, 2)
+    coeff = torch.cat([(jac - eye).flatten(2), bias], dim=2)  # (B, K, 6)
+    mixed = torch.einsum("bkn,bkc->bnc", weights, coeff)  # (B, N, 6)
+    grid = make_coordinate_grid((flow_size, flow_size), jac.dtype).view(1, -1, 2)  # (1, N, 2)
+    lin = mixed[..., :4].view(batch, -1, 2, 2)  # (B, N, 2, 2)
+    offset = torch.einsum("bnij,bnj->bni", lin, grid.expand(batch, -1, -1)) + mixed[..., 4:]  # (B, N, 2)
+    return offset.permute(0, 2, 1).reshape(batch, 2, flow_size, flow_size)  # (B, 2, F, F)
+
+
+def warp(image: Tensor, offset: Tensor) -> Tensor:
+    """Sample ``image`` (``(1, 3, H, W)``) at identity + ``offset`` (``(B, 2, f, f)``, upsampled to H x W)."""
+    batch, (height, width) = offset.shape[0], image.shape[-2:]
+    if offset.shape[-2:] != (height, width):
+        offset = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=True)
+    grid = make_coordinate_grid((height, width), image.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
+    return F.grid_sample(image.expand(batch, -1, -1, -1), grid, mode="bilinear", padding_mode="border",
+                         align_corners=True)
+
+
+#: A heatmap is cut off this many standard deviations from its keypoint in the tiled evaluation
+#: (exp(-4.5^2 / 2) = 4e-5 of its peak, far below the background weight).
+REACH_SIGMAS = 4.5
+#: Tile side, in flow-grid cells, of the tiled evaluation.
+TILE_CELLS = 8
+#: Position of the padding keypoint (far outside the image: its heatmap is zero everywhere).
+_FAR = 1e3
+
+
+#: Softness of a seam's split, normalised units (about half a pixel at 256 px).
+SEAM_SOFTNESS = 0.004
+
+
+@dataclass(frozen=True)
+class Seam:
+    """Two parts that touch and part again (the lips; the lids of one eye).
+
+    Above the seam (the midline between the two edge contours, in image x), only the upper part's
+    keypoints move a pixel; below it only the lower part's: where lips meet, the pixels above follow the
+    upper lip and those below the lower lip, however close the two keypoint rows come.
+
+    Attributes:
+        upper, lower: keypoint indices of the two parts (int64 tensors).
+        upper_edge, lower_edge: keypoint indices of the two touching contours; ``upper_edge`` runs corner
+            to corner and sets the seam's horizontal extent.
+    """
+
+    upper: Tensor
+    lower: Tensor
+    upper_edge: Tensor
+    lower_edge: Tensor
+
+
+def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tensor, flow_size: int,
+                          background_weight: float = BACKGROUND_WEIGHT, heat_shift: Optional[Tensor] = None,
+                          seams: Sequence[Seam] = ()) -> Tensor:
+    """:func:`sparse_to_dense`, evaluated only where heatmaps reach.
+
+    The grid is cut into tiles of :data:`TILE_CELLS` cells; each tile mixes only the keypoints whose
+    heatmap (cut at :data:`REACH_SIGMAS`) touches it in some frame of the batch, and tiles no keypoint
+    reaches keep the identity (offset exactly 0). Same result as the dense evaluation up to the cut-off,
+    at a fraction of its cost. Shapes as :func:`sparse_to_dense`; ``flow_size`` must be a multiple of
+    :data:`TILE_CELLS`.
+
+    ``heat_shift`` (``(K, 2)``, source units, optional) moves each heatmap's centre off its keypoint, carried
+    into the frame by the keypoint's local affine map: the inner lip points put their heatmaps inside the
+    lip body, so where the lips meet, the pixels above follow the upper lip and those below the lower lip.
+    The keypoint's motion itself is unchanged (first-order motion is valid around the keypoint).
+    """
+    batch, num_kp = driving.batch_size, driving.num_kp
+    tiles = flow_size // TILE_CELLS
+    if tiles * TILE_CELLS != flow_size:
+        raise ValueError(f"flow_size {flow_size} is not a multiple of {TILE_CELLS}")
+    grid = make_coordinate_grid((flow_size, flow_size), driving.value.dtype)  # (F, F, 2)
+    cells = grid.view(tiles, TILE_CELLS, tiles, TILE_CELLS, 2).permute(0, 2, 1, 3, 4)  # (ty, tx, S, S, 2)
+    cells = cells.reshape(tiles * tiles, TILE_CELLS * TILE_CELLS, 2)  # (tiles, S*S, 2)
+    jac = source.jacobian @ torch.linalg.inv(driving.jacobian)  # (B, K, 2, 2)
+    centres = driving.value
+    if heat_shift is not None:
+        centres = centres + torch.einsum("bkij,kj->bki", torch.linalg.inv(jac), heat_shift)  # (B, K, 2)
+    index, active = _tile_candidates(cells, centres, variance.sqrt())
+    offset = torch.zeros(batch, tiles * tiles, TILE_CELLS * TILE_CELLS, 2, dtype=grid.dtype)
+    if index.numel():
+        eye = torch.eye(2, dtype=jac.dtype)
+        bias = source.value - torch.einsum("bkij,bkj->bki", jac, driving.value)  # (B, K, 2)
+        coeff = torch.cat([(jac - eye).flatten(2), bias], 2)  # (B, K, 6)
+        coeff = torch.cat([coeff, torch.zeros(batch, 1, 6)], 1)  # (B, K+1, 6): a zero pad keypoint
+        points = torch.cat([centres, torch.full((batch, 1, 2), _FAR)], 1)  # (B, K+1, 2)
+        var = torch.cat([variance, variance.new_ones(1)])  # (K+1,)
+        z = cells[active]  # (A, C, 2) with C = S*S
+        p = points[:, index]  # (B, A, M, 2)
+        dist2 = ((z * z).sum(-1)[None, :, :, None] + (p * p).sum(-1)[:, :, None, :]
+                 - 2 * torch.einsum("acx,bamx->bacm", z, p))  # (B, A, C, M)
+        heat = torch.exp(dist2.clamp_min_(0).mul_(-0.5 / var[index][None, :, None, :]))  # (B, A, C, M)
+        if seams:
+            near = _near_seams(seams, driving.value, z)  # (A,) tiles a seam can reach
+            if bool(near.any()):
+                heat[:, near] = heat[:, near] * _seam_gates(seams, driving.value, z[near], index[near], num_kp)
+        weights = heat / (heat.sum(-1, keepdim=True) + background_weight)
+        mixed = weights @ coeff[:, index]  # (B, A, C, 6)
+        lin = mixed[..., :4].unflatten(-1, (2, 2))  # (B, A, C, 2, 2)
+        offset[:, active] = torch.einsum("bacij,acj->baci", lin, z) + mixed[..., 4:]
+    offset = offset.view(batch, tiles, tiles, TILE_CELLS, TILE_CELLS, 2).permute(0, 5, 1, 3, 2, 4)  # (B, 2, ty, S, tx, S)
+    return offset.reshape(batch, 2, flow_size, flow_size)
+
+
+def _tile_candidates(cells: Tensor, points: Tensor, sigma: Tensor):
+    """Keypoints reaching each tile: ``(A, M)`` indices (``K`` pads) and the ``(tiles,)`` active mask."""
+    reach = (REACH_SIGMAS * sigma)[:, None]  # (K, 1)
+    lo = points.amin(0) - reach  # (K, 2) over the batch
+    hi = points.amax(0) + reach
+    t_lo, t_hi = cells.amin(1), cells.amax(1)  # (tiles, 2)
+    touch = ((lo[None] <= t_hi[:, None]) & (hi[None] >= t_lo[:, None])).all(-1)  # (tiles, K)
+    counts = touch.sum(1)
+    active = counts > 0
+    if not bool(active.any()):
+        return torch.zeros(0, 0, dtype=torch.long), active
+    touch = touch[active]  # (A, K)
+    width = int(counts.max())
+    num_kp = points.shape[1]
+    # Sort so the touching keypoints come first in each row, then keep the first `width`.
+    order = torch.argsort((~touch).to(torch.int8), dim=1, stable=True)[:, :width]  # (A, M)
+    keep = torch.gather(touch, 1, order)
+    return torch.where(keep, order, torch.full_like(order, num_kp)), active
+
+
+#: A seam acts within this distance of its contours (normalised units): beyond, both parts' heatmaps
+#: have faded anyway.
+SEAM_REACH = 0.1
+
+
+def _near_seams(seams: Sequence[Seam], points: Tensor, cells: Tensor) -> Tensor:
+    """``(A,)`` bool: tiles (cells ``(A, C, 2)``) within :data:`SEAM_REACH` of any seam in any frame."""
+    near = torch.zeros(cells.shape[0], dtype=torch.bool)
+    t_lo, t_hi = cells.amin(1), cells.amax(1)  # (A, 2)
+    for seam in seams:
+        edge = points[:, torch.cat([seam.upper_edge, seam.lower_edge])]  # (B, n, 2)
+        lo, hi = edge.amin((0, 1)) - SEAM_REACH, edge.amax((0, 1)) + SEAM_REACH  # (2,)
+        near |= ((t_hi >= lo) & (t_lo <= hi)).all(-1)
+    return near
+
+
+def _seam_gates(seams: Sequence[Seam], points: Tensor, cells: Tensor, index: Tensor, num_kp: int) -> Tensor:
+    """``(B, A, C, M)`` multipliers of the heatmaps: 1, or the side of a seam a cell lies on."""
+    batch = points.shape[0]
+    label = torch.zeros(num_kp + 1, dtype=torch.long)  # 0: not part of a seam
+    sides = [torch.ones(batch, *cells.shape[:2])]  # channel 0: always 1
+    for number, seam in enumerate(seams):
+        label[seam.upper] = 2 * number + 1
+        label[seam.lower] = 2 * number + 2
+        below, inside = _seam_side(seam, points, cells)  # (B, A, C) each
+        sides += [torch.where(inside, 1 - below, 1.0), torch.where(inside, below, 1.0)]
+    table = torch.stack(sides, -1)  # (B, A, C, 1 + 2 * seams)
+    which = label[index][None, :, None, :].expand(batch, -1, cells.shape[1], -1)  # (B, A, C, M)
+    return torch.gather(table, 3, which)
+
+
+def _seam_side(seam: Seam, points: Tensor, cells: Tensor):
+    """How far below the seam each cell is (``(B, A, C)`` in [0, 1]) and whether it is within its span."""
+    pts = points.detach().double().numpy()
+    cx, cy = cells[..., 0].double().numpy(), cells[..., 1].double().numpy()  # (A, C)
+    below, inside = [], []
+    for frame in pts:
+        up, low = frame[seam.upper_edge.numpy()], frame[np.concatenate([seam.upper_edge[[0, -1]].numpy(), seam.lower_edge.numpy()])]
+        up_y = np.interp(cx, *_by_x(up))
+        low_y = np.interp(cx, *_by_x(low))
+        seam_y = 0.5 * (up_y + low_y)
+        below.append(0.5 * (1 + np.tanh((cy - seam_y) / (2 * SEAM_SOFTNESS))))
+        inside.append((cx > up[:, 0].min()) & (cx < up[:, 0].max()))
+    return torch.from_numpy(np.stack(below)).float(), torch.from_numpy(np.stack(inside))
+
+
+def _by_x(points: np.ndarray):
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
