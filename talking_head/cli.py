@@ -57,6 +57,5 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
 
 
-
 if __name__ == "__main__":
     sys.exit(main())

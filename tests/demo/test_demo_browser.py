@@ -128,3 +128,19 @@ def test_browser_microphone_recording(served, playwright_driver, face_png, speec
         _save_screenshot(page, tmp_path / "demo-microphone.png")
     finally:
         chromium.close()
+
+
+def test_browser_bundled_example_runs_with_one_click(served, browser, tmp_path):
+    from demo.app import EXAMPLE_FACE, EXAMPLE_VOICE
+
+    assert EXAMPLE_FACE.is_file() and EXAMPLE_VOICE.is_file(), "examples/face.png and examples/voice.wav are missing"
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.goto(served[0])
+    page.locator("#examples").get_by_role("row").nth(1).click()  # row 0 is the header
+    page.wait_for_function(VIDEO_READY_JS, timeout=RENDER_TIMEOUT_MS)
+    duration = page.evaluate("() => document.querySelector('#result video').duration")
+    voice, rate = sf.read(str(EXAMPLE_VOICE))
+    assert abs(duration - len(voice) / rate) < 0.1, duration
+    _save_screenshot(page, tmp_path / "demo-example.png")
+    page.close()
