@@ -49,8 +49,8 @@ OFFLINE_BACKEND = "offline"
 LEARNED_BACKEND = "learned"
 
 INTRO = """# talking-head
-Give a face photo and a voice clip; get a video of that face saying it. Every video made here carries an
-invisible watermark and a "synthetic" label: the third tab tells whether a video was made by this tool."""
+Give a face photo and a voice clip; get a video of that face saying it. {which} carries an invisible
+watermark and a "synthetic" label: the last tab tells whether a video was made by this tool."""
 
 
 def face_image(limits: UploadLimits, **kwargs: Any) -> gr.Image:
@@ -170,7 +170,8 @@ def build_demo(
         return str(out)
 
     with gr.Blocks(title="talking-head", delete_cache=settings_cache_sweep(settings)) as blocks:
-        gr.Markdown(INTRO)
+        all_marked = video_driver is None or drive_marks_videos()
+        gr.Markdown(INTRO.format(which="Every video made here" if all_marked else "Every photo + voice video"))
         with gr.Tab("Photo + voice", id="animate"):
             inputs, generate, result = _animate_tab(limits, names)
             generate.click(animate, inputs=inputs, outputs=result, api_name="animate",
