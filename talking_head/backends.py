@@ -85,7 +85,7 @@ def offline_backend() -> Backend:
 
 def learned_backend(folder: Path) -> Backend:
     """The learned backend from a folder with ``model_index.json`` (see :mod:`talking_head.model_index`)."""
-    from audio2kp.learned_driver import Audio2KPDriver
+    from audio2kp.model import Audio2KPDriver
     from audio2kp.model import Audio2KP
     from fomm_core import FommModel, FommRenderer
 

@@ -33,9 +33,14 @@ logger = logging.getLogger(__name__)
 ImageLike = Union[str, os.PathLike, np.ndarray]
 #: Default video frame rate.
 DEFAULT_FPS = 25.0
-#: Sample rate of the muxed voice (AAC's usual rate).
+#: Sample rate of the muxed voice when the input's own rate cannot be read up front (AAC's usual rate);
+#: otherwise the voice is muxed at its own rate (no resampling, and half the memory of 48 kHz for 22.05 kHz
+#: speech over a long clip).
 MUX_SAMPLE_RATE = 48_000
 MAX_PIXEL = 255.0
+#: Most output pixels in one batch of frames (bounds memory for very large photos: a 4096x4096 photo is
+#: pasted 3 frames at a time instead of 8, about 50 MB each).
+MAX_BATCH_PIXELS = 64_000_000
 
 
 class TalkingHead:
@@ -44,7 +49,7 @@ class TalkingHead:
     Args:
         backend: the driver + renderer pair.
         device: where the renderer runs.
-        dtype: floating type of the source and the renderer.
+        dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`to`).
     """
 
     def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
@@ -88,13 +93,20 @@ class TalkingHead:
         return self.backend.name
 
     def to(self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None) -> "TalkingHead":
-        """Move the models (like ``torch.nn.Module.to``); returns ``self``."""
+        """Move the models to ``device``; ``dtype`` (``torch.float16`` / ``torch.bfloat16``) runs the driver and
+        renderer under ``torch.autocast`` (weights stay float32, so any backend takes it). Returns ``self``."""
         if device is not None:
             self.device = torch.device(device)
         if dtype is not None:
+            if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+                raise InputError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}")
             self.dtype = dtype
-        self.backend.to(self.device, self.dtype)
+        self.backend.to(self.device)
         return self
+
+    def _autocast(self):
+        """Mixed precision for the models when a half dtype was asked for, else a no-op context."""
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
 
     def animate(
         self,
@@ -153,10 +165,10 @@ class TalkingHead:
         if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
-        times = StageTimes()
+        times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
             photo, name = _load_photo(image, size if mode == "full" else None)
-            voice = load_audio(audio, target_rate=MUX_SAMPLE_RATE)
+            voice = load_audio(audio, target_rate=_native_rate(audio))
             model_audio = voice.resampled(MODEL_SAMPLE_RATE)
         num_frames = _frame_count(voice, fps)
         renderer = self.backend.renderer
@@ -164,9 +176,9 @@ class TalkingHead:
             transform, landmarks = self._locate(photo, name, face_index, whole_image)
         with times.measure("keypoints"), torch.inference_mode():
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
-            source = (source.to(self.device, self.dtype) / MAX_PIXEL)
+            source = source.to(self.device, torch.float32) / MAX_PIXEL
             state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
-        with times.measure("drive"):
+        with times.measure("drive"), self._autocast():
             extra = {}
             if reference_video is not None:
                 from .reference_pose import reference_head_pose
@@ -182,9 +194,12 @@ class TalkingHead:
                 photo, transform, feather=feather, device=self.device
             )
         marker, tags = _provenance(watermark)
+        frame_pixels = photo.shape[0] * photo.shape[1] if mode == "full" else int(size or renderer.image_size) ** 2
+        batch_size = max(1, min(int(batch_size), MAX_BATCH_PIXELS // frame_pixels))
         job = RenderJob(
             renderer=renderer, state=state, track=track, paster=paster,
             out_size=int(size or renderer.image_size), marker=marker, batch_size=batch_size, times=times,
+            autocast=self._autocast, progress=progress,
         )
         return Video(job, fps, voice, tags, times)
 
@@ -222,6 +237,22 @@ def _frame_count(voice: Audio, fps: float) -> int:
             f"({frame_s * 1000:.1f} ms at {fps:g} fps)"
         )
     return max(1, int(round(voice.duration * fps)))
+
+
+def _native_rate(audio: AudioLike) -> int:
+    """The input's own sample rate where it is known without decoding, else :data:`MUX_SAMPLE_RATE`."""
+    if isinstance(audio, Audio):
+        return int(audio.sample_rate)
+    if isinstance(audio, tuple) and len(audio) == 2:
+        return int(audio[1])
+    if isinstance(audio, (str, os.PathLike)):
+        import soundfile
+
+        try:
+            return int(soundfile.info(str(audio)).samplerate)
+        except Exception:  # noqa: BLE001 - not a libsndfile format (e.g. some mp3): load_audio reports problems
+            return MUX_SAMPLE_RATE
+    return MUX_SAMPLE_RATE
 
 
 def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:

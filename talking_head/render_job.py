@@ -6,6 +6,7 @@ Frames are produced batch by batch, so memory does not grow with the clip's leng
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Protocol
 
@@ -47,6 +48,8 @@ class RenderJob:
         marker: the watermark embedder, or ``None`` (``watermark=False``).
         batch_size: frames per renderer call.
         times: where stage timings accumulate.
+        autocast: context manager factory the renderer runs under (mixed precision), or ``None``.
+        progress: default ``progress(frames_done, frames_total)`` callback.
     """
 
     renderer: Renderer
@@ -57,6 +60,8 @@ class RenderJob:
     marker: Optional[FrameMarker]
     batch_size: int = DEFAULT_BATCH_SIZE
     times: StageTimes = field(default_factory=StageTimes)
+    autocast: Optional[Callable[[], Any]] = None
+    progress: Optional[ProgressCallback] = None
 
     @property
     def num_frames(self) -> int:
@@ -72,9 +77,11 @@ class RenderJob:
     def batches(self, progress: Optional[ProgressCallback] = None) -> Iterator[np.ndarray]:
         """Yield ``(B, H, W, 3)`` uint8 frames, in order, ``B <= batch_size``."""
         total = self.num_frames
+        progress = progress or self.progress
+        precision = self.autocast or contextlib.nullcontext
         for start in range(0, total, self.batch_size):
             stop = min(start + self.batch_size, total)
-            with self.times.measure("render"), torch.inference_mode():
+            with self.times.measure("render"), torch.inference_mode(), precision():
                 crops = self.renderer.render(self.state, self.track.window(start, stop))  # (B, 3, S, S) in [0, 1]
             with self.times.measure("paste"), torch.inference_mode():
                 frames = self._place(crops)

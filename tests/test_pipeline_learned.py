@@ -24,12 +24,14 @@ sys.path.insert(0, str(HERE / "audio2kp"))
 from a2k_helpers import perturbed, tiny_config as tiny_a2k_config  # noqa: E402
 from fomm_tiny import perturb, tiny_config as tiny_fomm_config  # noqa: E402
 
-from audio2kp.learned_driver import Audio2KPDriver  # noqa: E402
+from audio2kp.model import Audio2KPDriver  # noqa: E402
 from audio2kp.model import Audio2KP  # noqa: E402
 from fomm_core import FommRenderer  # noqa: E402
 from talking_head.backends import Backend  # noqa: E402
 
 FPS = 25
+
+pytestmark = pytest.mark.slow  # end to end (tiny models, but the whole pipeline per test)
 NUM_KP = 10
 
 
@@ -126,3 +128,23 @@ def test_saved_learned_video_has_audio(th, astronaut, speech_wav, tmp_path):
         assert container.streams.video[0].width == 64
         assert container.streams.audio[0].codec_context.name == "aac"
         assert container.metadata  # the provenance label
+
+
+def test_progress_callback_and_mixed_precision(model_dir, astronaut, speech_wav):
+    th = TalkingHead.from_pretrained(model_dir).to("cpu", torch.bfloat16)
+    calls = []
+    video = th.animate(astronaut, speech_wav, mode="crop", watermark=False, progress=lambda d, t: calls.append((d, t)))
+    frames = video.frames
+    assert calls[-1] == (len(video), len(video)) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    full = TalkingHead.from_pretrained(model_dir).animate(astronaut, speech_wav, mode="crop", watermark=False).frames
+    assert np.abs(frames.astype(np.int16) - full.astype(np.int16)).mean() < 8  # bfloat16 ~ float32
+
+
+def test_whole_image_animates_a_photo_without_a_face(th, speech_wav):
+    from skimage import data
+
+    coffee = data.coffee()  # (400, 600, 3), no face
+    video = th.animate(coffee, speech_wav, whole_image=True, watermark=False)
+    frames = video.frames
+    assert frames.shape[1:] == (400, 600, 3)
+    assert np.abs(frames.astype(np.int16) - coffee.astype(np.int16)).max() > 0  # the model's output is pasted
