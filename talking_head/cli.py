@@ -17,6 +17,7 @@ from fomm_core.errors import InputError
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: List[str] = [
     "animate",  # photo + voice -> talking video (issue 3)
+    "demo",  # the Gradio app (issue 6)
     "drive",  # photo + driving video -> video (issue 2)
     "convert_fomm",  # official FOMM checkpoint -> model folder (issue 2)
     "detect",  # is this video made by this tool? (issue 7)
