@@ -15,9 +15,16 @@ from typing import List, Optional
 from fomm_core.errors import InputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: List[str] = []
-COMMANDS.append("convert_fomm")  # issue 2: official FOMM checkpoint -> model folder
-COMMANDS.append("detect")
+COMMANDS: List[str] = [
+    "animate",  # photo + voice -> talking video (issue 3)
+    "drive",  # photo + driving video -> video (issue 2)
+    "convert_fomm",  # official FOMM checkpoint -> model folder (issue 2)
+    "detect",  # is this video made by this tool? (issue 7)
+    "prepare",  # talking-face videos -> audio2kp training shards (issue 4)
+    "synth_corpus",  # synthetic espeak-ng corpus for audio2kp (issue 4)
+    "train_audio2kp",
+    "eval_audio2kp",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -220,3 +220,27 @@ def test_truncated_mp4_with_index_at_end(tmp_path, astronaut):
     cut.write_bytes(full.read_bytes()[: full.stat().st_size * 2 // 3])
     with pytest.raises(InputError, match=r"cut\.mp4: not a readable video file"):
         probe_video(cut)
+
+
+def test_streaming_keeps_memory_bounded(tmp_path):
+    """Writing and reading 400 frames holds about one batch at a time (numpy memory traced), not the video."""
+    import tracemalloc
+
+    size, count, batch = 128, 400, 10
+    video_bytes = count * size * size * 3  # 19.7 MB if everything were held
+    rng = np.random.default_rng(0)
+    out = tmp_path / "long.mp4"
+    silence = (np.zeros(count * 16000 // FPS, np.float32), 16000)
+    tracemalloc.start()
+    try:
+        with VideoWriter(out, FPS, audio=silence, preset="ultrafast") as writer:
+            for _ in range(count // batch):
+                writer.write(rng.integers(0, 255, (batch, size, size, 3), dtype=np.uint8))
+        _, write_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        decoded = sum(1 for _ in iter_frames(out))
+        _, read_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoded == count
+    assert write_peak < video_bytes / 10 and read_peak < video_bytes / 10, (write_peak, read_peak)

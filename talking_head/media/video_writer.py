@@ -141,6 +141,8 @@ class VideoWriter:
         import av
 
         folder = self.path.parent if str(self.path.parent) else Path(".")
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{self.path}: cannot write here: {folder} is a file, not a folder")
         if not folder.is_dir():
             raise InputError(f"{self.path}: cannot write here: folder {folder} does not exist")
         if self.path.is_dir():

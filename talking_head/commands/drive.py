@@ -1,0 +1,61 @@
+"""``talking-head drive``: animate a still image with the motion of a driving video (FOMM)."""
+
+from __future__ import annotations
+
+import argparse
+
+from talking_head.drive import DEFAULT_BATCH_SIZE, DriveOptions, drive
+from talking_head.media.video_writer import DEFAULT_CRF
+
+NAME = "drive"
+HELP = "animate a source image with the motion of a driving video (First Order Motion Model)"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE_IMAGE", help="the still image to animate (any format and size)")
+    parser.add_argument("driving", metavar="DRIVING_VIDEO", help="the video whose motion drives it")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="the MP4 to write")
+    parser.add_argument("--model", required=True, metavar="DIR", help="FOMM model folder (convert-fomm output) or hub id")
+    parser.add_argument("--absolute", action="store_true", help="absolute keypoints instead of relative motion")
+    parser.add_argument(
+        "--no-adapt-scale", dest="adapt_scale", action="store_false",
+        help="do not scale relative motion by the ratio of the keypoint clouds' sizes",
+    )
+    parser.add_argument(
+        "--find-best-frame", action="store_true",
+        help="start the relative motion from the driving frame whose keypoints are closest to the source's",
+    )
+    parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, help="frames per network call")
+    parser.add_argument(
+        "--bf16", action="store_true",
+        help="bfloat16 autocast (much faster on CPUs with AVX-512 BF16/AMX and on GPUs; frames within ~1/255)",
+    )
+    parser.add_argument("--channels-last", action="store_true", help="channels-last memory format (faster convolutions on CPU)")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    parser.add_argument("--crf", type=int, default=DEFAULT_CRF, help="x264 quality (lower is better)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    def progress(stage: str, total: int):
+        return tqdm(total=total, desc=stage, unit="frame", dynamic_ncols=True)
+
+    options = DriveOptions(
+        relative=not args.absolute,
+        adapt_scale=args.adapt_scale,
+        find_best_frame=args.find_best_frame,
+        batch_size=args.batch_size,
+        bf16=args.bf16,
+        channels_last=args.channels_last,
+    )
+    out = drive(args.source, args.driving, args.output, args.model, options, progress, crf=args.crf, device=args.device)
+    tqdm.write(f"wrote {out}")
+    return 0

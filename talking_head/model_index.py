@@ -1,0 +1,80 @@
+"""``model_index.json``: which component lives in which subfolder of a pretrained TalkingHead folder.
+
+A learned folder looks like::
+
+    model_index.json          {"_class_name": "TalkingHead", "backend": "learned", "fomm": "fomm", "audio2kp": "audio2kp"}
+    fomm/config.json          FOMM keypoint detector + generator (fomm_core)
+    fomm/model.safetensors
+    audio2kp/config.json      the audio-to-keypoint model (audio2kp)
+    audio2kp/model.safetensors
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fomm_core.errors import InputError
+
+INDEX_FILE = "model_index.json"
+CLASS_NAME = "TalkingHead"
+LEARNED = "learned"
+OFFLINE = "offline"
+BACKENDS = (OFFLINE, LEARNED)
+#: Files every learned component folder holds.
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass
+class ModelIndex:
+    """The index of a pretrained folder.
+
+    Attributes:
+        backend: ``"learned"`` or ``"offline"``.
+        fomm: subfolder of the FOMM keypoint detector + generator.
+        audio2kp: subfolder of the audio-to-keypoint model.
+    """
+
+    backend: str = LEARNED
+    fomm: str = "fomm"
+    audio2kp: str = "audio2kp"
+
+    def save(self, folder: Path) -> None:
+        data = {"_class_name": CLASS_NAME, **asdict(self)}
+        path = Path(folder) / INDEX_FILE
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{INDEX_FILE}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, folder: Path) -> "ModelIndex":
+        path = Path(folder) / INDEX_FILE
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: unreadable model index ({exc.__class__.__name__})") from None
+        if not isinstance(data, dict) or data.get("_class_name") != CLASS_NAME:
+            raise InputError(f"{path}: not a {CLASS_NAME} model index")
+        index = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        if index.backend not in BACKENDS:
+            raise InputError(f"{path}: unknown backend {index.backend!r} (expected one of {', '.join(BACKENDS)})")
+        return index
+
+
+def has_learned_weights(folder: Path) -> bool:
+    """Whether ``folder`` holds a model index whose component folders each have config and weights."""
+    folder = Path(folder)
+    if not (folder / INDEX_FILE).is_file():
+        return False
+    index = ModelIndex.load(folder)
+    if index.backend != LEARNED:
+        return False
+    return all(
+        (folder / sub / CONFIG_FILE).is_file() and (folder / sub / WEIGHTS_FILE).is_file()
+        for sub in (index.fomm, index.audio2kp)
+    )

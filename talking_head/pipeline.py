@@ -1,0 +1,229 @@
+"""``TalkingHead``: one face photo + one voice clip -> a :class:`Video` of that face speaking.
+
+>>> th = TalkingHead.from_pretrained()            # no weights: the offline backend
+>>> th.animate("face.png", "voice.wav").save("talking.mp4")
+
+Flow (see DESIGN.md): load -> find the face -> square crop -> ``renderer.prepare`` (source keypoints) ->
+``driver.drive`` (motion track) -> render in batches -> paste back -> watermark -> H.264 + AAC.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Iterator, Literal, Optional, Union
+
+import numpy as np
+import torch
+
+from audio2kp.audio import Audio, AudioLike, load_audio, MODEL_SAMPLE_RATE
+from audio2kp.controls import AnimationControls
+from fomm_core.errors import InputError
+
+from .backends import Backend, learned_backend, offline_backend, resolve_folder
+from .faces import CropTransform, FacePaster, crop_for_face, find_face
+from .model_index import BACKENDS, LEARNED, OFFLINE, has_learned_weights
+from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
+from .stage_times import StageTimes
+from .video_result import Video
+
+logger = logging.getLogger(__name__)
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+#: Default video frame rate.
+DEFAULT_FPS = 25.0
+#: Sample rate of the muxed voice (AAC's usual rate).
+MUX_SAMPLE_RATE = 48_000
+MAX_PIXEL = 255.0
+
+
+class TalkingHead:
+    """The pipeline users touch. Build it with :meth:`from_pretrained`.
+
+    Args:
+        backend: the driver + renderer pair.
+        device: where the renderer runs.
+        dtype: floating type of the source and the renderer.
+    """
+
+    def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
+        self.backend = backend
+        self.device = torch.device(device)
+        self.dtype = dtype
+
+    @classmethod
+    def from_pretrained(
+        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None
+    ) -> "TalkingHead":
+        """Load a pipeline.
+
+        Args:
+            dir_or_repo_id: a folder with ``model_index.json`` and a subfolder per component (``fomm/``,
+                ``audio2kp/``, each with ``config.json`` + ``model.safetensors``), or a hub repo id; ``None``
+                (or a folder without learned weights) gives the offline backend.
+            backend: ``"offline"`` or ``"learned"`` to force one; by default the weights decide.
+
+        Raises:
+            InputError: unknown backend, ``"learned"`` without weights, unreadable folder.
+        """
+        if backend is not None and backend not in BACKENDS:
+            raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        folder = None if dir_or_repo_id is None else resolve_folder(str(dir_or_repo_id))
+        learned_here = folder is not None and has_learned_weights(folder)
+        if backend == LEARNED and not learned_here:
+            where = "no model folder was given" if folder is None else f"{folder} holds no learned weights"
+            raise InputError(f"the learned backend needs weights, but {where} (model_index.json + fomm/ + audio2kp/)")
+        if backend == OFFLINE or not learned_here:
+            return cls(offline_backend())
+        return cls(learned_backend(folder))
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def to(self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None) -> "TalkingHead":
+        """Move the models (like ``torch.nn.Module.to``); returns ``self``."""
+        if device is not None:
+            self.device = torch.device(device)
+        if dtype is not None:
+            self.dtype = dtype
+        self.backend.to(self.device, self.dtype)
+        return self
+
+    def animate(
+        self,
+        image: ImageLike,
+        audio: AudioLike,
+        *,
+        expression_scale: float = 1.0,
+        pose_scale: float = 1.0,
+        seed: int = 0,
+        blink_rate: float = 15.0,
+        mode: Literal["full", "crop"] = "full",
+        face_index: Optional[int] = None,
+        whole_image: bool = False,
+        fps: float = DEFAULT_FPS,
+        size: Optional[int] = None,
+        watermark: bool = True,
+        reference_video: Optional[Union[str, os.PathLike]] = None,
+        progress: Optional[ProgressCallback] = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Video:
+        """Make ``image`` speak ``audio``.
+
+        Args:
+            image: a photo path, or an ``(H, W, 3)`` uint8 RGB array.
+            audio: a path (wav, flac, ogg, mp3, ...), an :class:`audio2kp.Audio`, or ``(samples, rate)``.
+            expression_scale: lips, jaw and eye motion multiplier (0 = frozen face).
+            pose_scale: head motion multiplier (0 = still head).
+            seed: randomness of head motion and blinks; same seed, same video.
+            blink_rate: blinks per minute (0 = none).
+            mode: ``"full"`` pastes the animated face back into the whole photo; ``"crop"`` returns the
+                square face crop.
+            face_index: which face when there are several (0 = largest, the default).
+            whole_image: animate the whole image as is, without looking for a face.
+            fps: video frame rate.
+            size: output side in pixels: the longest side of the photo in ``full`` mode (default: the
+                photo's own size), the square's side in ``crop`` mode (default: the renderer's resolution).
+            watermark: embed the invisible provenance watermark (on by default; see the README's policy).
+            reference_video: reuse this video's head pose trajectory (learned backend only).
+            progress: ``progress(frames_done, frames_total)`` after each rendered batch.
+            batch_size: frames per renderer call.
+
+        Returns:
+            A lazily rendered :class:`Video` (``.frames``, ``.save(path)``, ``.iter_batches()``).
+
+        Raises:
+            InputError: unreadable image or audio, no face, audio shorter than one frame, bad controls.
+        """
+        if mode not in ("full", "crop"):
+            raise InputError(f"mode must be 'full' or 'crop', got {mode!r}")
+        if not (fps > 0 and fps <= 240):
+            raise InputError(f"fps must be in (0, 240], got {fps}")
+        if size is not None and not 16 <= int(size) <= 8192:
+            raise InputError(f"size must be between 16 and 8192 pixels, got {size}")
+        if reference_video is not None:
+            raise InputError("reference_video (head pose from a video) is not supported by this version")
+        controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
+        times = StageTimes()
+        with times.measure("load"):
+            photo, name = _load_photo(image, size if mode == "full" else None)
+            voice = load_audio(audio, target_rate=MUX_SAMPLE_RATE)
+            model_audio = voice.resampled(MODEL_SAMPLE_RATE)
+        num_frames = _frame_count(voice, fps)
+        renderer = self.backend.renderer
+        with times.measure("face"):
+            transform = self._crop_transform(photo, name, face_index, whole_image)
+        with times.measure("keypoints"), torch.inference_mode():
+            source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
+            source = (source.to(self.device, self.dtype) / MAX_PIXEL)
+            state = renderer.prepare(source)
+        with times.measure("drive"):
+            track = self.backend.driver.drive(model_audio, state.keypoints, fps, num_frames, controls)
+        if len(track) != num_frames:
+            raise RuntimeError(f"driver returned {len(track)} frames, expected {num_frames}")
+        paster = None
+        if mode == "full":
+            feather = 0.0 if whole_image else None
+            paster = FacePaster(photo, transform, device=self.device) if feather is None else FacePaster(
+                photo, transform, feather=feather, device=self.device
+            )
+        marker, tags = _provenance(watermark)
+        job = RenderJob(
+            renderer=renderer, state=state, track=track, paster=paster,
+            out_size=int(size or renderer.image_size), marker=marker, batch_size=batch_size, times=times,
+        )
+        return Video(job, fps, voice, tags, times)
+
+    def stream(self, image: ImageLike, audio: AudioLike, **options) -> Iterator[np.ndarray]:
+        """Like :meth:`animate`, but yield ``(B, H, W, 3)`` uint8 frame batches as they are rendered."""
+        progress = options.pop("progress", None)
+        yield from self.animate(image, audio, **options).iter_batches(progress)
+
+    def _crop_transform(self, photo: np.ndarray, name: str, face_index: Optional[int], whole_image: bool) -> CropTransform:
+        height, width = photo.shape[:2]
+        size = int(self.backend.renderer.image_size)
+        if whole_image:
+            return CropTransform.whole_image(width, height, size)
+        face = find_face(photo, face_index, name)
+        return crop_for_face(width, height, landmarks=face.landmarks, size=size)
+
+
+def _frame_count(voice: Audio, fps: float) -> int:
+    """Frames that cover the clip (duration equals the audio's within half a frame)."""
+    name = voice.source or "audio"
+    frame_s = 1.0 / fps
+    if voice.duration < frame_s:
+        raise InputError(
+            f"{name}: audio lasts {voice.duration * 1000:.1f} ms, shorter than one video frame "
+            f"({frame_s * 1000:.1f} ms at {fps:g} fps)"
+        )
+    return max(1, int(round(voice.duration * fps)))
+
+
+def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
+    """``(photo (H, W, 3) uint8 RGB, name for messages)``; resized so its long side is ``long_side`` if given."""
+    from .media import load_image
+
+    if isinstance(image, np.ndarray):
+        from .faces.image_checks import check_rgb_uint8
+
+        photo, name = check_rgb_uint8(image, "image array"), "image array"
+    else:
+        photo, name = load_image(image), str(image)
+    if long_side is not None and max(photo.shape[:2]) != long_side:
+        import cv2
+
+        scale = long_side / max(photo.shape[:2])
+        new_w, new_h = max(2, round(photo.shape[1] * scale)), max(2, round(photo.shape[0] * scale))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        photo = cv2.resize(photo, (new_w, new_h), interpolation=interp)
+    return photo, name
+
+
+def _provenance(watermark: bool):
+    """``(frame marker or None, container tags)`` -- the label is written even without the watermark."""
+    from .provenance import frame_marker, synthetic_tags
+
+    return (frame_marker() if watermark else None), synthetic_tags(watermarked=watermark)
