@@ -157,7 +157,7 @@ def spread_spectrum() -> Method:
 
     def found(frames):
         result = detect_frames([frames])
-        return result.found, result.payload == PAYLOAD, result.z
+        return result.found, result.payload == PAYLOAD, -result.log10_p_value
     return Method("spread-spectrum (ours)", marker.embed, found)
 
 
@@ -318,7 +318,7 @@ def main() -> None:
         detect_s = f"{np.median(m.detect_s):.2f}" if m.detect_s else "-"
         print(f"| {m.name} | {len(m.psnr)} | " + " | ".join(rates) + f" | {flagged}/{checked} | "
               f"{min(m.psnr):.1f} / {np.mean(m.psnr):.1f} | {np.median(m.embed_ms):.2f} | {detect_s} |")
-    print("\nweakest clip per condition (ours: z, found at z >= 6.86; dwtDct: matching bits of 32, found at >= 30):")
+    print("\nweakest clip per condition (ours: -log10 p, found at >= 6; dwtDct: matching bits of 32, found at >= 30):")
     for m in methods:
         print(f"| {m.name} | " + " | ".join(f"{c}: {min(m.scores[c]):.1f}" for c in CONDITIONS) + " |")
     print("\npayload decoded (CRC ok / all 32 bits right):")

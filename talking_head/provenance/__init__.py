@@ -12,10 +12,10 @@
 from .c2pa_manifest import C2paCredentials, C2paStatus, local_credentials, read_c2pa, sign_video
 from .detector import FALSE_POSITIVE_RATE, WatermarkDetector, WatermarkResult, detect_frames
 from .file_detection import DetectionReport, detect
-from .label import NO_WATERMARK_HELP, has_synthetic_label, synthetic_metadata
+from .label import NO_WATERMARK_HELP, has_synthetic_label, synthetic_metadata, synthetic_tags
 from .pattern import DEFAULT_KEY
 from .payload import Payload, default_install_id, tool_version
-from .watermark import Watermarker, WatermarkStrength
+from .watermark import Watermarker, WatermarkStrength, frame_marker
 
 __all__ = [
     "C2paCredentials",
@@ -38,4 +38,6 @@ __all__ = [
     "has_synthetic_label",
     "synthetic_metadata",
     "tool_version",
+    "frame_marker",
+    "synthetic_tags",
 ]

@@ -129,12 +129,56 @@ def test_statistic_and_variance_match_the_direct_sums(clip):
         assert scores[shift] == pytest.approx(direct, rel=1e-6, abs=1e-9)
 
 
-def test_null_scores_stay_under_the_hoeffding_bound(clip):
-    """Over many keys (the randomness the bound is about), a fixed shift exceeds z with frequency <= exp(-z^2/2)."""
-    from talking_head.provenance.detector import fold_frame
+def test_null_scores_stay_under_the_rademacher_tail_bound(clip):
+    """Over many keys (the randomness the bound is about), a fixed shift exceeds z with frequency <= C Q(z), and the
+    reported p-value (prior over shifts included) is super-uniform: P(p <= t) <= t."""
+    from scipy.stats import norm
+
+    from talking_head.provenance.detector import RADEMACHER_TAIL_CONSTANT, fold_frame, shift_log_p_values
 
     spectrum = np.fft.rfft2(sum(fold_frame(frame) for frame in clip[:4]))
-    z = np.array([_sync_scores(keyed_pattern(f"null key {i}"), spectrum)[5, 9] for i in range(300)])
+    maps = [_sync_scores(keyed_pattern(f"null key {i}"), spectrum) for i in range(300)]
+    z = np.array([m[5, 9] for m in maps])
     for level in (1.0, 1.5, 2.0):
-        assert np.mean(z >= level) <= np.exp(-level ** 2 / 2) + 0.05
+        assert np.mean(z >= level) <= RADEMACHER_TAIL_CONSTANT * norm.sf(level) + 0.05
     assert 0.5 < np.std(z) < 1.5  # the statistic is really normalised, not degenerate
+    p = np.array([min(1.0, float(np.exp(shift_log_p_values(m).min()))) for m in maps])
+    for level in (0.2, 0.5):
+        assert np.mean(p <= level) <= level + 0.05
+
+
+def test_p_value_is_the_weighted_bonferroni_over_shifts():
+    """p = min(1, min_d C Q(z_d) / pi_d), pi summing to 1 with half on shift (0, 0); thresholds as documented."""
+    from scipy.stats import norm
+
+    from talking_head.provenance.detector import (NEAR_RADIUS, RADEMACHER_TAIL_CONSTANT, shift_log_p_values,
+                                                  shift_log_prior)
+
+    prior = np.exp(shift_log_prior())
+    assert prior.sum() == pytest.approx(1.0)
+    assert prior[0, 0] > 0.5 and prior[NEAR_RADIUS, -NEAR_RADIUS] > prior[NEAR_RADIUS + 1, 0] > 0
+    scores = np.random.default_rng(3).normal(size=(TILE, TILE))
+    direct = RADEMACHER_TAIL_CONSTANT * norm.sf(scores) / prior
+    assert np.allclose(np.exp(shift_log_p_values(scores)), direct, rtol=1e-9)
+
+    def log10_p(shift, z):
+        grid = np.zeros((TILE, TILE))
+        grid[shift] = z
+        return min(0.0, shift_log_p_values(grid).min() / np.log(10))
+
+    limit = np.log10(FALSE_POSITIVE_RATE)
+    for shift, z_needed in (((0, 0), 5.11), ((3, TILE - 5), 6.21), ((40, 70), 6.81)):
+        assert log10_p(shift, z_needed + 0.01) <= limit < log10_p(shift, z_needed - 0.01)
+
+
+def test_pipeline_hooks_mark_frames_and_label_the_file(clip):
+    """``frame_marker()`` and ``synthetic_tags()`` are what talking_head.pipeline calls when writing a video."""
+    from talking_head.provenance import frame_marker, has_synthetic_label, synthetic_tags
+
+    marked = frame_marker(payload=PAYLOAD)(clip)
+    assert np.array_equal(marked, Watermarker(payload=PAYLOAD).embed(clip))
+    assert detect_frames([marked]).payload == PAYLOAD
+    on, off = synthetic_tags(watermarked=True), synthetic_tags(watermarked=False)
+    assert has_synthetic_label(on) and has_synthetic_label(off)
+    assert "carries an invisible watermark" in on["comment"] and "watermark" not in off["comment"].replace(
+        "without the invisible watermark", "")
