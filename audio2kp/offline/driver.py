@@ -1,8 +1,9 @@
 """The offline audio driver: phones, loudness, blinks and head motion to landmark keypoints, no weights.
 
 Implements :class:`audio2kp.driver.AudioDriver` for the ``"landmarks"`` keypoint space
-(:mod:`audio2kp.offline.keypoint_set`). Per clip: PocketSphinx phones -> visemes with coarticulation,
-modulated by loudness (:mod:`.prosody`); blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
+(:mod:`audio2kp.offline.keypoint_set`). Per clip: the mouth opening mostly from the first formant and
+the level (:mod:`.prosody`), PocketSphinx phones -> visemes with coarticulation for the rest and for
+closures, spreading and rounding; blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
 (:mod:`.head_motion`). Expression (mouth, jaw, lids, brows) is built in the face's own frame
 (:mod:`.expression`), then the head pose is applied as a similarity about a pivot under the chin.
 Jacobians are the source's local frames carried by the least-squares local affine map of each keypoint's

@@ -1,7 +1,8 @@
 """Loudness and pitch per video frame (librosa), analysed in chunks so long clips use bounded memory.
 
 Loudness modulates how far the mouth opens and drives the fallback for sounds the phone recogniser does
-not know (other languages, singing, noise); voicing and pitch mark stressed syllables for head nods.
+not know (other languages, singing, noise); the first formant's frequency (F1, by linear prediction) says
+how open the jaw is on any voiced sound; voicing and pitch mark stressed syllables for head nods.
 """
 
 from __future__ import annotations
