@@ -1,8 +1,9 @@
 """The offline audio driver: phones, loudness, blinks and head motion to landmark keypoints, no weights.
 
 Implements :class:`audio2kp.driver.AudioDriver` for the ``"landmarks"`` keypoint space
-(:mod:`audio2kp.offline.keypoint_set`). Per clip: PocketSphinx phones -> visemes with coarticulation,
-modulated by loudness (:mod:`.prosody`); blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
+(:mod:`audio2kp.offline.keypoint_set`). Per clip: the mouth opening mostly from the first formant and
+the level (:mod:`.prosody`), PocketSphinx phones -> visemes with coarticulation for the rest and for
+closures, spreading and rounding; blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
 (:mod:`.head_motion`). Expression (mouth, jaw, lids, brows) is built in the face's own frame
 (:mod:`.expression`), then the head pose is applied as a similarity about a pivot under the chin.
 Jacobians are the source's local frames carried by the least-squares local affine map of each keypoint's
@@ -36,9 +37,16 @@ from .visemes import viseme_curves
 
 log = logging.getLogger(__name__)
 
-#: Share of the opening that follows loudness (squared) rather than the viseme of the recognised phone:
-#: loudness is robust where recognition is not (other languages, singing, noise).
+#: Share of the phone-based opening that follows loudness (squared) rather than the viseme of the
+#: recognised phone: loudness is robust where recognition is not (other languages, singing, noise).
 LOUDNESS_SHARE = 0.3
+#: Share of the opening read from the acoustics (first-formant frequency times level) rather than from
+#: the recognised phones: PocketSphinx often mishears a voice (espeak-ng's among them) or drops vowels to
+#: silence, while F1 tracks jaw opening on any voiced sound, in any language.
+ACOUSTIC_SHARE = 0.7
+#: Level (0..1 loudness) above which the acoustic opening is no longer scaled down by quietness, as
+#: a multiple: the acoustic opening is F1 openness x min(1, LEVEL_GAIN x loudness).
+LEVEL_GAIN = 1.3
 #: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
 #: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
 CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.4, 0.3
@@ -55,6 +63,7 @@ class OfflineDriverConfig:
     """Settings of the offline driver (all have working defaults)."""
 
     loudness_share: float = LOUDNESS_SHARE
+    acoustic_share: float = ACOUSTIC_SHARE
 
 
 class OfflineDriver:
@@ -103,8 +112,10 @@ class OfflineDriver:
         return build_track(source, shape, closure, prosody, head, fps, controls)
 
     def _mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
-        share = self.config.loudness_share
-        opening = (1 - share) * visemes.open + share * prosody.loudness ** 2
+        share, acoustic = self.config.loudness_share, self.config.acoustic_share
+        phonetic = (1 - share) * visemes.open + share * prosody.loudness ** 2
+        heard = prosody.openness * np.clip(LEVEL_GAIN * prosody.loudness, 0, 1)
+        opening = (1 - acoustic) * phonetic + acoustic * heard
         opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
         # Lip closures (p, b, m) and silence shut the mouth whatever the loudness says.
         gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)

@@ -64,9 +64,9 @@ class TimedPhone:
 # espeak-ng English mnemonics -> ARPAbet; looked up longest prefix first.
 _ESPEAK_TO_ARPABET = {
     "tS": "CH", "dZ": "JH", "aI": "AY", "aU": "AW", "OI": "OY", "oU": "OW", "eI": "EY", "e@": "EH", "i@": "IY",
-    "U@": "UH", "A@": "AA", "A:": "AA", "aa": "AA", "a#": "AH", "O:": "AO", "O@": "AO", "o@": "AO", "3:": "ER",
+    "U@": "UH", "A@": "AA", "A:": "AA", "aa": "AA", "a#": "AH", "O:": "AO", "O@": "AO", "O2": "AA", "o@": "AO", "3:": "ER",
     "i:": "IY", "u:": "UW", "@": "AH", "V": "AH", "3": "ER", "a": "AE", "E": "EH", "I": "IH", "i": "IY",
-    "0": "AA", "U": "UH", "p": "P", "b": "B", "m": "M", "f": "F", "v": "V", "T": "TH", "D": "DH", "s": "S",
+    "0": "AA", "O": "AO", "U": "UH", "p": "P", "b": "B", "m": "M", "f": "F", "v": "V", "T": "TH", "D": "DH", "s": "S",
     "z": "Z", "S": "SH", "Z": "ZH", "h": "HH", "n": "N", "N": "NG", "l": "L", "r": "R", "j": "Y", "w": "W",
     "t": "T", "d": "D", "k": "K", "g": "G", "?": "T", "x": "HH",
 }

@@ -1,7 +1,8 @@
 """Loudness and pitch per video frame (librosa), analysed in chunks so long clips use bounded memory.
 
 Loudness modulates how far the mouth opens and drives the fallback for sounds the phone recogniser does
-not know (other languages, singing, noise); voicing and pitch mark stressed syllables for head nods.
+not know (other languages, singing, noise); the first formant's frequency (F1, by linear prediction) says
+how open the jaw is on any voiced sound; voicing and pitch mark stressed syllables for head nods.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ VOICING_THRESHOLD = 0.2
 VOWEL_BAND_HZ = (300.0, 1000.0)
 #: FFT size of the band analysis (samples at 16 kHz).
 BAND_FFT = 512
+#: Order of the linear-prediction (all-pole) model of the vocal tract used to find the first formant.
+LPC_ORDER = 14
+#: Where the first formant (F1) is looked for, Hz: its first spectral-envelope peak in this range.
+F1_SEARCH_HZ = (200.0, 1100.0)
+#: F1 at which the jaw counts as closed (0) and fully open (1), Hz: F1 rises with jaw and lip opening
+#: (about 300 Hz for "ee"/"oo", 700-800 Hz for "aa"), the acoustic correlate of how open the mouth is.
+F1_CLOSED_HZ, F1_OPEN_HZ = 250.0, 700.0
+#: FFT size of the spectral envelope evaluated from the prediction coefficients (15.6 Hz bins at 16 kHz).
+ENVELOPE_FFT = 1024
+#: Smoothing of the F1 openness before it is sampled at the video frames (seconds).
+OPENNESS_SMOOTH_S = 0.03
 
 
 @dataclass
@@ -51,6 +63,8 @@ class ProsodyCurves:
         activity: in [0, 1], smoothed "someone is speaking now".
         vowel_band: in [0, 1], level of the first-formant band (:data:`VOWEL_BAND_HZ`), normalised like
             ``loudness``: high on open vowels, low on lip closures.
+        openness: in [0, 1], jaw/lip opening read from the first formant's frequency (linear prediction,
+            :data:`F1_CLOSED_HZ` -> 0, :data:`F1_OPEN_HZ` -> 1); meaningful where ``vowel_band`` is high.
     """
 
     loudness: np.ndarray
@@ -58,11 +72,12 @@ class ProsodyCurves:
     pitch: np.ndarray
     activity: np.ndarray
     vowel_band: np.ndarray
+    openness: np.ndarray
 
 
 def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: float) -> ProsodyCurves:
     """Analyse ``samples`` (``(N,)`` float32 in [-1, 1]) and sample the curves at ``num_frames`` frame times."""
-    level_db, f0, band_db = _analyse(samples, sample_rate)
+    level_db, f0, band_db, f1 = _analyse(samples, sample_rate)
     loudness = _normalise_loudness(level_db)
     vowel_band = _normalise_loudness(band_db)
     voiced = np.isfinite(f0) & (loudness > 0)
@@ -75,24 +90,27 @@ def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: 
     idx = np.clip(np.round(np.arange(num_frames) / fps * ANALYSIS_RATE).astype(int), 0, max(len(loudness) - 1, 0))
     if len(loudness) == 0:
         zeros = np.zeros(num_frames, np.float32)
-        return ProsodyCurves(zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
+        return ProsodyCurves(zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
     # Average loudness over the frame's span rather than picking one 10 ms hop.
     span = max(int(round(ANALYSIS_RATE / fps)), 1)
     loud_avg = uniform_filter1d(loudness, span, mode="nearest")
     band_avg = uniform_filter1d(vowel_band, span, mode="nearest")
+    openness = np.clip((f1 - F1_CLOSED_HZ) / (F1_OPEN_HZ - F1_CLOSED_HZ), 0.0, 1.0)
+    openness = gaussian_filter1d(openness, OPENNESS_SMOOTH_S * ANALYSIS_RATE, mode="nearest")
     return ProsodyCurves(loud_avg[idx].astype(np.float32), voiced[idx].astype(np.float32),
                          pitch[idx].astype(np.float32), activity[idx].astype(np.float32),
-                         band_avg[idx].astype(np.float32))
+                         band_avg[idx].astype(np.float32), openness[idx].astype(np.float32))
 
 
 def _analyse(samples: np.ndarray, sample_rate: int):
-    """Level (dBFS) and f0 (Hz, NaN unvoiced) at :data:`ANALYSIS_RATE`, chunk by chunk."""
+    """Level (dBFS), f0 (Hz, NaN unvoiced), first-formant band level (dB) and F1 (Hz) at
+    :data:`ANALYSIS_RATE`, chunk by chunk."""
     import librosa
 
     hop = sample_rate // ANALYSIS_RATE
     win = int(RMS_WINDOW_S * sample_rate)
     chunk = int(CHUNK_SECONDS * sample_rate) // hop * hop
-    levels, pitches, bands = [], [], []
+    levels, pitches, bands, formants = [], [], [], []
     for start in range(0, max(len(samples), 1), chunk):
         piece = samples[max(start - win, 0):start + chunk + PITCH_FRAME]
         lead = start - max(start - win, 0)
@@ -106,23 +124,57 @@ def _analyse(samples: np.ndarray, sample_rate: int):
         levels.append(20 * np.log10(rms + 1e-9))
         f0 = _pitch(piece[lead:], sample_rate, hop, n, librosa)
         pitches.append(f0)
-        bands.append(_band_level(piece, centres, win, sample_rate))
+        frames = _windows(piece, centres, win)
+        bands.append(_band_level(frames, sample_rate))
+        formants.append(first_formant(frames, sample_rate))
     if not levels:
         empty = np.zeros(0, np.float32)
-        return empty, empty, empty
-    return (np.concatenate(levels).astype(np.float32), np.concatenate(pitches).astype(np.float32),
-            np.concatenate(bands).astype(np.float32))
+        return empty, empty, empty, empty
+    return tuple(np.concatenate(parts).astype(np.float32) for parts in (levels, pitches, bands, formants))
 
 
-def _band_level(piece: np.ndarray, centres: np.ndarray, win: int, sample_rate: int) -> np.ndarray:
-    """Level (dB) of :data:`VOWEL_BAND_HZ` in Hann windows of ``win`` samples centred on ``centres``."""
+def _windows(piece: np.ndarray, centres: np.ndarray, win: int) -> np.ndarray:
+    """Hann windows of ``win`` samples centred on ``centres``, ``(n, win)`` float32."""
     padded = np.pad(piece.astype(np.float32), (win, win))
     starts = centres - win // 2 + win  # (n,) in padded coordinates
-    frames = padded[starts[:, None] + np.arange(win)[None]] * np.hanning(win).astype(np.float32)  # (n, win)
+    return padded[starts[:, None] + np.arange(win)[None]] * np.hanning(win).astype(np.float32)  # (n, win)
+
+
+def _band_level(frames: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Level (dB) of :data:`VOWEL_BAND_HZ` in each windowed frame of ``frames`` ``(n, win)``."""
+    win = frames.shape[1]
     power = np.abs(np.fft.rfft(frames, n=BAND_FFT, axis=1)) ** 2  # (n, BAND_FFT // 2 + 1)
     freqs = np.fft.rfftfreq(BAND_FFT, 1.0 / sample_rate)
     band = (freqs >= VOWEL_BAND_HZ[0]) & (freqs < VOWEL_BAND_HZ[1])
     return 10 * np.log10(power[:, band].sum(1) / win + 1e-10)
+
+
+def first_formant(frames: np.ndarray, sample_rate: int, order: int = LPC_ORDER) -> np.ndarray:
+    """First formant (Hz) of each windowed frame, ``(n, win)`` -> ``(n,)``.
+
+    Linear prediction by the autocorrelation method (Levinson-Durbin, all frames at once); F1 is the
+    first peak of the all-pole spectral envelope within :data:`F1_SEARCH_HZ` (the highest point there if
+    it has no peak). Silent or unvoiced frames give some value in the range: weight it by a level.
+    """
+    n, win = frames.shape
+    power = np.abs(np.fft.rfft(frames.astype(np.float64), 2 * win, axis=1)) ** 2  # (n, win + 1), no wrap-around
+    r = np.fft.irfft(power, axis=1)[:, :order + 1]  # (n, order + 1) autocorrelation
+    r[:, 0] = r[:, 0] * (1 + 1e-6) + 1e-12  # white-noise floor keeps the recursion stable on silence
+    a = np.zeros((n, order + 1))
+    a[:, 0] = 1.0
+    err = r[:, 0].copy()
+    for i in range(1, order + 1):
+        k = -(r[:, i] + (a[:, 1:i] * r[:, i - 1:0:-1]).sum(1)) / err  # (n,) reflection coefficients
+        a[:, 1:i] = a[:, 1:i] + k[:, None] * a[:, i - 1:0:-1]
+        a[:, i] = k
+        err = err * (1 - k * k)
+    envelope = -np.log(np.abs(np.fft.rfft(a, ENVELOPE_FFT, axis=1)) + 1e-12)  # (n, ENVELOPE_FFT // 2 + 1)
+    freqs = np.fft.rfftfreq(ENVELOPE_FFT, 1.0 / sample_rate)
+    search = (freqs >= F1_SEARCH_HZ[0]) & (freqs <= F1_SEARCH_HZ[1])
+    env, f = envelope[:, search], freqs[search]
+    peak = (env[:, 1:-1] > env[:, :-2]) & (env[:, 1:-1] >= env[:, 2:])  # (n, bins - 2) local maxima
+    first = np.where(peak.any(1), peak.argmax(1) + 1, env.argmax(1))
+    return f[first]
 
 
 def _pitch(piece: np.ndarray, sample_rate: int, hop: int, n: int, librosa) -> np.ndarray:

@@ -106,12 +106,26 @@ SENTENCES = (
     "My mother made a apple pie for Paul.",
     "Please bring me the map, Bob, by the pub.",
 )
+#: More sentences and espeak-ng voices (variants of en-us), to check the driver is not tuned to the three above.
+MORE_SENTENCES = (
+    ("The cat sat on the mat by the window.", "en-us"),
+    ("Peter picked a peck of pickled peppers.", "en-us"),
+    ("We will meet at noon to go boating.", "en-us"),
+    ("Bob bought a big blue pot of paper maps.", "en"),
+    ("My mother made a apple pie for Paul.", "en-us+f3"),
+    ("A bright morning sun shone over the sea.", "en-us+m3"),
+    ("Good morning, how are you doing today?", "en-us+f2"),
+    ("I think the weather will be fine tomorrow.", "en-us+f4"),
+    ("Open the door and look outside.", "en-us"),
+    ("She sells sea shells by the sea shore.", "en-us+m1"),
+)
 #: Video frame rate of the check.
 CHECK_FPS = 25.0
 
 
-def run_lipsync(text: str, image=None, size: int = 256, fps: float = CHECK_FPS, seed: int = 0) -> LipSyncScores:
-    """Speak ``text`` (libespeak-ng), animate ``image`` (``(H, W, 3)`` uint8; default: the astronaut) with
+def run_lipsync(text: str, image=None, size: int = 256, fps: float = CHECK_FPS, seed: int = 0,
+                voice: str = "en-us") -> LipSyncScores:
+    """Speak ``text`` (libespeak-ng ``voice``), animate ``image`` (``(H, W, 3)`` uint8; default: the astronaut) with
     the offline backend at ``size`` px, and score the lip sync of the rendered frames."""
     import torch
 
@@ -128,7 +142,7 @@ def run_lipsync(text: str, image=None, size: int = 256, fps: float = CHECK_FPS, 
         from skimage import data
 
         image = data.astronaut()
-    samples, rate, phones = synthesize(text)
+    samples, rate, phones = synthesize(text, voice=voice)
     audio = load_audio(Audio(samples, rate))
     face = find_face(image)
     crop = crop_for_face(image.shape[1], image.shape[0], landmarks=face.landmarks, size=size).crop(image)
