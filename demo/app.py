@@ -31,7 +31,6 @@ from demo.jobs import (
     AnimateControls,
     animate_job,
     drive_job,
-    drive_marks_videos,
 )
 from demo.limits import check_file_size, check_image_file
 from demo.settings import DemoSettings, UploadLimits
@@ -49,8 +48,8 @@ OFFLINE_BACKEND = "offline"
 LEARNED_BACKEND = "learned"
 
 INTRO = """# talking-head
-Give a face photo and a voice clip; get a video of that face saying it. {which} carries an invisible
-watermark and a "synthetic" label: the last tab tells whether a video was made by this tool."""
+Give a face photo and a voice clip; get a video of that face saying it. Every video made here carries an
+invisible watermark and a "synthetic" label: the last tab tells whether a video was made by this tool."""
 
 
 def face_image(limits: UploadLimits, **kwargs: Any) -> gr.Image:
@@ -170,8 +169,7 @@ def build_demo(
         return str(out)
 
     with gr.Blocks(title="talking-head", delete_cache=settings_cache_sweep(settings)) as blocks:
-        all_marked = video_driver is None or drive_marks_videos()
-        gr.Markdown(INTRO.format(which="Every video made here" if all_marked else "Every photo + voice video"))
+        gr.Markdown(INTRO)
         with gr.Tab("Photo + voice", id="animate"):
             inputs, generate, result = _animate_tab(limits, names)
             generate.click(animate, inputs=inputs, outputs=result, api_name="animate",
@@ -251,10 +249,8 @@ def _drive_tab(renderer: Any, workspace: Workspace, settings: DemoSettings) -> N
         except Exception as exc:  # noqa: BLE001
             raise _user_error(exc) from None
 
-    note = "" if drive_marks_videos() else (
-        " **Videos from this tab are not watermarked yet** (`talking_head.drive` does not embed the mark).")
     gr.Markdown("The photo moves as the face in the driving video does (First Order Motion Model). "
-                "Square, face-centred inputs work best; the output keeps the driving video's sound." + note)
+                "Square, face-centred inputs work best; the output keeps the driving video's sound.")
     with gr.Row():
         with gr.Column():
             source = face_image(limits, label="Source photo", elem_id="drive-source")

@@ -153,15 +153,6 @@ class _StageBar:
         pass
 
 
-def drive_marks_videos() -> bool:
-    """Whether ``talking_head.drive.drive`` embeds the provenance watermark (it takes ``watermark=``)."""
-    import inspect
-
-    from talking_head.drive import drive
-
-    return "watermark" in inspect.signature(drive).parameters
-
-
 def drive_job(
     renderer: Any,
     source_path: Optional[str],
@@ -193,9 +184,7 @@ def drive_job(
     options = DriveOptions(relative=bool(relative), find_best_frame=bool(find_best_frame))
     try:
         kwargs = {"progress": StageProgress(progress)} if progress is not None else {}
-        if drive_marks_videos():
-            kwargs["watermark"] = True  # the demo never makes unmarked videos
-        drive(source_path, driving_path, out, renderer, options, **kwargs)
+        drive(source_path, driving_path, out, renderer, options, watermark=True, **kwargs)  # never unmarked
     except InputError as exc:
         workspace.discard(folder)
         raise InputError(_upload_names(str(exc), source_path, driving_path)) from None

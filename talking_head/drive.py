@@ -17,6 +17,7 @@ model's resolution (FOMM works on square crops; crop the face yourself for best 
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from fomm_core.relative import normalize_kp
 from .media.image import ImageLike, fit_square, load_image
 from .media.video_reader import iter_batches, probe_video, read_audio
 from .media.video_writer import DEFAULT_CRF, VideoWriter
+from .provenance import OutputMarks
 
 #: Frames per network call unless told otherwise.
 DEFAULT_BATCH_SIZE = 8
@@ -216,6 +218,7 @@ def drive(
     progress: ProgressFactory = _silent,
     crf: int = DEFAULT_CRF,
     device: Union[str, torch.device] = "cpu",
+    watermark: bool = True,
 ) -> Path:
     """Animate ``source_image`` with the motion of ``driving_video`` into ``output`` (MP4).
 
@@ -232,6 +235,8 @@ def drive(
         progress: progress-bar factory ``(stage, total) -> bar`` (the CLI passes tqdm).
         crf: x264 quality.
         device: where a model loaded from a folder runs.
+        watermark: embed the invisible provenance watermark, the "synthetic" label and the C2PA manifest
+            (the default); ``False`` only for research that needs unmarked frames.
 
     Raises:
         InputError: unreadable image or video (missing, not an image/video, no frames, truncated), an
@@ -241,7 +246,9 @@ def drive(
     info = probe_video(driving_video)  # fail fast on a bad video, before any heavy work
     image = load_image(source_image)
     audio = read_audio(driving_video)
-    with VideoWriter(output, info.fps, audio=audio, crf=crf) as writer:  # fails fast on an unwritable path
+    marks = OutputMarks.for_output(watermark)
+    sign = functools.partial(marks.finalize, title=Path(output).name)
+    with VideoWriter(output, info.fps, audio=audio, crf=crf, metadata=marks.tags, finalize=sign) as writer:
         renderer = load_renderer(model, device)
         if options.channels_last and isinstance(model, (str, os.PathLike)):
             renderer.model.to(memory_format=torch.channels_last)
@@ -254,7 +261,7 @@ def drive(
             initial = best_frame(state.keypoints, track) if options.find_best_frame else 0
             moved = transfer_motion(state.keypoints, track, options, initial)
             for frames in render_track(renderer, state, moved, options.batch_size, progress):
-                writer.write(frames)
+                writer.write(marks.embed(frames, start_index=writer.frames_written))
     return Path(output)
 
 

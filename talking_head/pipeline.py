@@ -25,6 +25,7 @@ from .backends import Backend, learned_backend, offline_backend, resolve_folder,
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
 from .faces.paste import FEATHER_FRACTION
 from .model_index import BACKENDS, LEARNED, OFFLINE, has_learned_weights
+from .provenance import OutputMarks
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
 from .stage_times import StageTimes
 from .video_result import Video
@@ -192,15 +193,15 @@ class TalkingHead:
         if mode == "full":  # the whole image animated as is is pasted with a hard edge (nothing to blend into)
             feather = 0.0 if whole_image else FEATHER_FRACTION
             paster = FacePaster(photo, transform, feather=feather, device=self.device)
-        marker, tags = _provenance(watermark)
+        marks = OutputMarks.for_output(watermark)
         frame_pixels = photo.shape[0] * photo.shape[1] if mode == "full" else int(size or renderer.image_size) ** 2
         batch_size = max(1, min(int(batch_size), MAX_BATCH_PIXELS // frame_pixels))
         job = RenderJob(
             renderer=renderer, state=state, track=track, paster=paster,
-            out_size=int(size or renderer.image_size), marker=marker, batch_size=batch_size, times=times,
+            out_size=int(size or renderer.image_size), marker=marks.watermarker, batch_size=batch_size, times=times,
             autocast=self._autocast, progress=progress,
         )
-        return Video(job, fps, voice, tags, times)
+        return Video(job, fps, voice, marks, times)
 
     def stream(self, image: ImageLike, audio: AudioLike, **options) -> Iterator[np.ndarray]:
         """Like :meth:`animate`, but yield ``(B, H, W, 3)`` uint8 frame batches as they are rendered."""
@@ -269,12 +270,3 @@ def _load_photo(image: ImageLike, long_side: Optional[int]) -> tuple:
         photo = cv2.resize(photo, (new_w, new_h), interpolation=interp)
     return photo, name
 
-
-def _provenance(watermark: bool):
-    """``(frame marker, container tags)``: the watermark and the "synthetic" label, or neither
-    (``watermark=False``: the label says the video carries the watermark, so it goes too)."""
-    if not watermark:
-        return None, {}
-    from .provenance import Watermarker, synthetic_metadata
-
-    return Watermarker(), synthetic_metadata()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
 from audio2kp.audio import Audio
 
+from .provenance import OutputMarks
 from .render_job import ProgressCallback, RenderJob
 from .stage_times import StageTimes
 
@@ -23,15 +25,15 @@ class Video:
     Attributes:
         fps: frames per second.
         audio: the voice as it is muxed (mono float32).
-        metadata: container tags written by :meth:`save` (the provenance label).
+        marks: the provenance marks (watermark already in the frames; label and C2PA manifest added by :meth:`save`).
         times: seconds spent per stage so far.
     """
 
-    def __init__(self, job: RenderJob, fps: float, audio: Audio, metadata: Dict[str, str], times: StageTimes):
+    def __init__(self, job: RenderJob, fps: float, audio: Audio, marks: OutputMarks, times: StageTimes):
         self._job = job
         self.fps = float(fps)
         self.audio = audio
-        self.metadata = dict(metadata)
+        self.marks = marks
         self.times = times
         self._frames: Optional[np.ndarray] = None
 
@@ -89,7 +91,8 @@ class Video:
         from .media import VideoWriter
 
         path = Path(path)
-        writer = VideoWriter(path, fps=self.fps, audio=self.audio, metadata=self.metadata)
+        writer = VideoWriter(path, fps=self.fps, audio=self.audio, metadata=self.marks.tags,
+                             finalize=functools.partial(self.marks.finalize, title=path.name))
         writer.open()
         try:
             for batch in self.iter_batches(progress):

@@ -17,6 +17,7 @@ from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
 from media_tiny_fomm import NUM_KP, SIZE, save_tiny_model
 from talking_head.cli import main
+from talking_head.provenance import detect
 from talking_head.drive import DriveOptions, best_frame, drive, driving_track, load_source, transfer_motion
 from talking_head.media.image import fit_square
 from talking_head.media.video_reader import iter_frames, probe_video, read_audio
@@ -76,6 +77,15 @@ def test_drive_end_to_end_keeps_frames_fps_and_audio(tmp_path, astronaut, drivin
     assert frames.std() > 1  # not a blank video
     assert np.abs(np.diff(frames.astype(int), axis=0)).mean() > 0.1  # and it moves
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+    report = detect(out)  # video-driven output is marked like the audio-driven one
+    assert report.label_present and report.c2pa is not None and report.c2pa.ai_generated
+
+
+def test_drive_without_watermark_writes_no_marks(tmp_path, astronaut, driving_video, model_dir):
+    out = tmp_path / "plain.mp4"
+    drive(astronaut, driving_video, out, model_dir, DriveOptions(batch_size=4), watermark=False)
+    report = detect(out)
+    assert not report.label_present and report.c2pa is None and not report.watermark.found
 
 
 def test_drive_frames_equal_the_renderer_directly(astronaut, driving_video, renderer):

@@ -154,3 +154,14 @@ def test_watermark_is_on_by_default_and_invisible(video, th, astronaut, speech_w
     assert np.abs(diff).max() > 0  # something was embedded
     psnr = 10 * np.log10(255.0**2 / np.mean(diff**2))
     assert psnr > 40
+
+
+def test_saved_video_carries_watermark_label_and_c2pa(saved):
+    from talking_head.provenance import detect
+
+    report = detect(saved)
+    assert report.watermark.found and report.label_present
+    assert report.c2pa is not None and report.c2pa.signature_valid and report.c2pa.ai_generated
+    from fomm_core.atomic import new_file_mode
+
+    assert saved.stat().st_mode & 0o777 == new_file_mode()  # a normal file, not mkstemp's private 0o600

@@ -6,6 +6,7 @@ import argparse
 
 from talking_head.drive import DEFAULT_BATCH_SIZE, DriveOptions, drive
 from talking_head.media.video_writer import DEFAULT_CRF
+from talking_head.provenance import NO_WATERMARK_HELP
 
 NAME = "drive"
 HELP = "animate a source image with the motion of a driving video (First Order Motion Model)"
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels-last", action="store_true", help="channels-last memory format (faster convolutions on CPU)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     parser.add_argument("--crf", type=int, default=DEFAULT_CRF, help="x264 quality (lower is better)")
+    parser.add_argument("--no-watermark", action="store_true", help=NO_WATERMARK_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         channels_last=args.channels_last,
     )
-    out = drive(args.source, args.driving, args.output, args.model, options, progress, crf=args.crf, device=args.device)
+    out = drive(args.source, args.driving, args.output, args.model, options, progress, crf=args.crf, device=args.device,
+                watermark=not args.no_watermark)
     tqdm.write(f"wrote {out}")
     return 0

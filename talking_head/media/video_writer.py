@@ -21,11 +21,12 @@ import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Mapping, Optional, Tuple, Union
+from typing import Callable, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from audio2kp.audio import Audio
+from fomm_core.atomic import new_file_mode
 from fomm_core.errors import InputError
 
 #: Default x264 constant rate factor (lower is better quality; 18 is visually near-lossless).
@@ -99,6 +100,7 @@ class VideoWriter:
         preset: x264 preset (``ultrafast`` .. ``veryslow``).
         metadata: container tags (string keys and values), stored in the MP4 (``use_metadata_tags``) and
             readable back with PyAV's ``container.metadata``.
+        finalize: called with the finished temporary file before it is moved into place (e.g. to sign it).
 
     The frame size is fixed by the first batch; odd sizes are padded to even (see module docstring).
     """
@@ -111,8 +113,10 @@ class VideoWriter:
         crf: int = DEFAULT_CRF,
         preset: str = DEFAULT_PRESET,
         metadata: Mapping[str, str] = {},  # noqa: B006 - read only
+        finalize: Optional[Callable[[Path], None]] = None,
     ):
         self.path = Path(path)
+        self.finalize = finalize
         self.fps = _as_fraction(fps)
         self.audio = _as_audio(audio)
         self.crf = int(crf)
@@ -237,6 +241,9 @@ class VideoWriter:
                     self._container.mux(packet)
             self._container.close()
             self._container = None
+            if self.finalize is not None:
+                self.finalize(self._tmp)
+            os.chmod(self._tmp, new_file_mode())
             os.replace(self._tmp, self.path)
             self._tmp = None
         except BaseException:

@@ -12,10 +12,11 @@
 from .c2pa_manifest import C2paCredentials, C2paStatus, local_credentials, read_c2pa, sign_video
 from .detector import FALSE_POSITIVE_RATE, WatermarkDetector, WatermarkResult, detect_frames
 from .file_detection import DetectionReport, detect
-from .label import NO_WATERMARK_HELP, has_synthetic_label, synthetic_metadata, synthetic_tags
+from .label import NO_WATERMARK_HELP, has_synthetic_label, synthetic_metadata
 from .pattern import DEFAULT_KEY
 from .payload import Payload, default_install_id, tool_version
-from .watermark import Watermarker, WatermarkStrength, frame_marker
+from .output_marks import OutputMarks
+from .watermark import Watermarker, WatermarkStrength
 
 __all__ = [
     "C2paCredentials",
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_KEY",
     "FALSE_POSITIVE_RATE",
     "NO_WATERMARK_HELP",
+    "OutputMarks",
     "DetectionReport",
     "Payload",
     "WatermarkDetector",
@@ -38,6 +40,4 @@ __all__ = [
     "has_synthetic_label",
     "synthetic_metadata",
     "tool_version",
-    "frame_marker",
-    "synthetic_tags",
 ]

@@ -139,9 +139,10 @@ def _manifest(title: str) -> str:
     })
 
 
-def sign_video(path: PathLike, credentials: Optional[C2paCredentials] = None) -> None:
+def sign_video(path: PathLike, credentials: Optional[C2paCredentials] = None, title: Optional[str] = None) -> None:
     """Embed a signed C2PA manifest into the MP4 at ``path`` (in place, atomically: a temp file then a rename;
-    on any error the original is left as it was)."""
+    on any error the original is left as it was). ``title`` names the asset in the manifest (default: the
+    file name)."""
     import c2pa
 
     path = Path(path)
@@ -151,7 +152,7 @@ def sign_video(path: PathLike, credentials: Optional[C2paCredentials] = None) ->
     info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, credentials.chain_pem, credentials.private_key_pem, None)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".mp4")
     try:
-        with c2pa.Signer.from_info(info) as signer, c2pa.Builder(_manifest(path.name)) as builder:
+        with c2pa.Signer.from_info(info) as signer, c2pa.Builder(_manifest(title or path.name)) as builder:
             with open(path, "rb") as source, os.fdopen(fd, "w+b") as dest:
                 builder.sign(signer, "video/mp4", source, dest)
         os.chmod(tmp, 0o644)

@@ -15,14 +15,7 @@ LABEL_TAGS = ("comment", "description")
 def synthetic_metadata(install_id: Optional[int] = None) -> dict[str, str]:
     """Container tags for a video this tool made: ``{"comment": ..., "description": ...}``, both saying it is
     synthetic (AI-generated) and naming the tool and version. Pass it to the video writer's metadata."""
-    return synthetic_tags(watermarked=True, install_id=install_id)
-
-
-def synthetic_tags(watermarked: bool = True, install_id: Optional[int] = None) -> dict[str, str]:
-    """The label for the pipeline's writer (as :func:`synthetic_metadata`); ``watermarked=False`` (written with
-    ``--no-watermark``) keeps the synthetic label but does not claim an invisible watermark."""
-    mark = ("carries an invisible watermark (check with `talking-head detect`)" if watermarked
-            else "written without the invisible watermark")
+    mark = "carries an invisible watermark (check with `talking-head detect`)"
     text = f"{SYNTHETIC_MARKER}: AI-generated talking-head video made by talking-head {tool_version()}; {mark}"
     if install_id is not None:
         text += f"; install id {int(install_id)}"

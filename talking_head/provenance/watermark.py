@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -96,9 +96,3 @@ class Watermarker:
             return self.embed_frame(frames)
         return np.stack([self.embed_frame(f) for f in frames]) if len(frames) else frames.copy()
 
-
-def frame_marker(key: str | bytes = DEFAULT_KEY,
-                 payload: Optional[Payload] = None) -> Callable[[np.ndarray], np.ndarray]:
-    """The pipeline's frame marker: ``(B, H, W, 3)`` uint8 RGB -> watermarked frames, same shape (a
-    :class:`Watermarker`'s ``embed`` for ``key`` and ``payload``, this tool's payload by default)."""
-    return Watermarker(key, payload).embed

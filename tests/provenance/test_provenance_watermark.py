@@ -169,16 +169,3 @@ def test_p_value_is_the_weighted_bonferroni_over_shifts():
     limit = np.log10(FALSE_POSITIVE_RATE)
     for shift, z_needed in (((0, 0), 5.11), ((3, TILE - 5), 6.21), ((40, 70), 6.81)):
         assert log10_p(shift, z_needed + 0.01) <= limit < log10_p(shift, z_needed - 0.01)
-
-
-def test_pipeline_hooks_mark_frames_and_label_the_file(clip):
-    """``frame_marker()`` and ``synthetic_tags()`` are what talking_head.pipeline calls when writing a video."""
-    from talking_head.provenance import frame_marker, has_synthetic_label, synthetic_tags
-
-    marked = frame_marker(payload=PAYLOAD)(clip)
-    assert np.array_equal(marked, Watermarker(payload=PAYLOAD).embed(clip))
-    assert detect_frames([marked]).payload == PAYLOAD
-    on, off = synthetic_tags(watermarked=True), synthetic_tags(watermarked=False)
-    assert has_synthetic_label(on) and has_synthetic_label(off)
-    assert "carries an invisible watermark" in on["comment"] and "watermark" not in off["comment"].replace(
-        "without the invisible watermark", "")
