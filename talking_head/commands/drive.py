@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from talking_head.commands import positive_int
 from talking_head.drive import DEFAULT_BATCH_SIZE, DriveOptions, drive
 from talking_head.media.video_writer import DEFAULT_CRF
 from talking_head.provenance import NO_WATERMARK_HELP
 
 NAME = "drive"
 HELP = "animate a source image with the motion of a driving video (First Order Motion Model)"
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--find-best-frame", action="store_true",
         help="start the relative motion from the driving frame whose keypoints are closest to the source's",
     )
-    parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, help="frames per network call")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, help="frames per network call")
     parser.add_argument(
         "--bf16", action="store_true",
         help="bfloat16 autocast (much faster on CPUs with AVX-512 BF16/AMX and on GPUs; frames within ~1/255)",

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from talking_head.commands import positive_int
 from talking_head.prepare import DEFAULT_BATCH_SIZE, DEFAULT_FPS, DEFAULT_MIN_SECONDS, REPORT_NAME, PrepareOptions, prepare
 
 NAME = "prepare"
 HELP = "prepare audio2kp training shards (teacher FOMM keypoints + 16 kHz audio) from talking-face videos"
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fomm", required=True, metavar="MODEL", help="FOMM model folder or hub id (the teacher)")
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help=f"keypoint frame rate (default {DEFAULT_FPS:g})")
     parser.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS, help="skip shorter videos")
-    parser.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, help="frames per detector call")
+    parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, help="frames per detector call")
     parser.add_argument("--no-eyes", dest="eyes", action="store_false", help="do not measure eye openness")
     parser.add_argument("--device", default="cpu", help="torch device of the keypoint detector")
 
