@@ -27,6 +27,7 @@ from typing import List, Optional
 import torch
 from torch import Tensor, nn
 
+from fomm_core.atomic import atomic_output
 from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
 from fomm_core.similarity import Similarity
@@ -345,14 +346,8 @@ def _save_speech_encoder(model: nn.Module, target: Path) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        write(str(tmp))
 
 
 def __getattr__(name: str):

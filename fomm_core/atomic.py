@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 #: Permissions of a newly created file before the umask is applied (as ``open(..., "w")`` does).
 NEW_FILE_MODE = 0o666
@@ -24,8 +24,12 @@ def new_file_mode() -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Union[str, os.PathLike], suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_output(
+    path: Union[str, os.PathLike], suffix: str = ".tmp", mode: Optional[int] = None
+) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is deleted.
+
+    The finished file gets ``mode`` (default :func:`new_file_mode`); pass ``0o600`` for a private file.
 
     Example::
 
@@ -37,7 +41,7 @@ def atomic_output(path: Union[str, os.PathLike], suffix: str = ".tmp") -> Iterat
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, new_file_mode())
+        os.chmod(tmp, new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

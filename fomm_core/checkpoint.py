@@ -8,11 +8,9 @@ only rebuilds tensors and plain containers: a pickle that would import or call a
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import pickletools
 import re
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 
+from .atomic import atomic_output
 from .config import FommConfig
 from .errors import InputError
 from .model import DISCRIMINATOR, GENERATOR, KP_DETECTOR, FommModel
@@ -177,12 +176,5 @@ def save_official_checkpoint(
     data["epoch"] = int(epoch)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         torch.save(data, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -17,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from .atomic import atomic_output
 from .errors import InputError
 from .keypoints import Keypoints
 from .similarity import Similarity, fit_similarity
@@ -85,14 +85,8 @@ class MotionTrack:
         if self.jacobian is not None:
             tensors["jacobian"] = self.jacobian.detach().cpu().contiguous()
         meta = {"fps": json.dumps(self.fps), "keypoint_space": self.keypoint_space}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata=meta)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(path) as tmp:
+            save_file(tensors, str(tmp), metadata=meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "MotionTrack":

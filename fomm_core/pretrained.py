@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional, Type, TypeVar, Union
 
@@ -16,6 +15,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import atomic_output
 from .config import config_from_dict, config_to_dict
 from .errors import InputError
 from .state_dicts import check_state_dict
@@ -29,29 +29,15 @@ M = TypeVar("M", bound="PretrainedMixin")
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def atomic_save_safetensors(tensors: dict, path: Path, metadata: Optional[dict] = None) -> None:
     """``safetensors.torch.save_file`` through a temp file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
 
 
 def resolve_pretrained_dir(path_or_repo_id: Union[str, Path], subfolder: Optional[str] = None) -> Path:

@@ -13,11 +13,10 @@ A learned folder looks like::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fomm_core.atomic import atomic_output
 from fomm_core.errors import InputError
 
 INDEX_FILE = "model_index.json"
@@ -47,10 +46,8 @@ class ModelIndex:
     def save(self, folder: Path) -> None:
         data = {"_class_name": CLASS_NAME, **asdict(self)}
         path = Path(folder) / INDEX_FILE
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{INDEX_FILE}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
+        with atomic_output(path) as tmp, open(tmp, "w") as f:
             json.dump(data, f, indent=2)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, folder: Path) -> "ModelIndex":

@@ -35,6 +35,7 @@ import numpy as np
 
 from audio2kp.audio import MODEL_SAMPLE_RATE
 from audio2kp.data.shards import ClipShard, shard_path, write_manifest, write_shard
+from fomm_core.atomic import atomic_output
 from fomm_core.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -353,17 +354,9 @@ def _run_jobs(jobs: Sequence[tuple], model: str, options: PrepareOptions) -> Ite
 
 def write_report(out_dir: Path, report: PrepareReport) -> Path:
     """``OUT_DIR/prepare_report.json`` (atomic): prepared, done-before and skipped videos with reasons."""
-    import tempfile
-
     path = out_dir / REPORT_NAME
     doc = {key: [asdict(r) for r in getattr(report, key)] for key in ("prepared", "done_before", "skipped")}
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
     return path

@@ -98,3 +98,44 @@ def test_blink_curve_rate_and_seed():
     assert 10 * minutes <= onsets <= 20 * minutes
     assert not blink_curve(n, fps, 0, np.random.default_rng(3)).any()
     assert a.min() >= 0 and a.max() <= 1
+
+
+def test_atomic_output_replaces_with_normal_permissions(tmp_path):
+    from fomm_core.atomic import atomic_output, new_file_mode
+
+    dest = tmp_path / "out.json"
+    dest.write_text("old")
+    with atomic_output(dest) as tmp:
+        assert tmp.parent == tmp_path and tmp != dest
+        tmp.write_text("new")
+        assert dest.read_text() == "old"  # untouched until the block succeeds
+    assert dest.read_text() == "new"
+    assert dest.stat().st_mode & 0o777 == new_file_mode()  # not mkstemp's private 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_atomic_output_private_mode(tmp_path):
+    from fomm_core.atomic import atomic_output
+
+    dest = tmp_path / "key.pem"
+    with atomic_output(dest, mode=0o600) as tmp:
+        tmp.write_bytes(b"secret")
+    assert dest.stat().st_mode & 0o777 == 0o600
+
+
+def test_atomic_output_error_leaves_destination_and_no_temp(tmp_path):
+    from fomm_core.atomic import atomic_output
+
+    dest = tmp_path / "out.bin"
+    dest.write_bytes(b"original")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_output(dest, suffix=".part") as tmp:
+            tmp.write_bytes(b"half-written")
+            raise RuntimeError("boom")
+    assert dest.read_bytes() == b"original"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+    missing = tmp_path / "never.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_output(missing):
+            raise RuntimeError("boom")
+    assert not missing.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]

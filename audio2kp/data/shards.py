@@ -35,12 +35,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+
+from fomm_core.atomic import atomic_output
 
 from ..audio import MODEL_SAMPLE_RATE
 
@@ -165,14 +166,8 @@ def write_shard(out_dir: str | os.PathLike, clip: ClipShard) -> Path:
         meta["mouth_keypoints"] = json.dumps([int(i) for i in clip.mouth_keypoints])
     path = shard_path(out_dir, clip.clip_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path
 
 
@@ -362,12 +357,6 @@ def write_manifest(root: str | os.PathLike) -> Path:
         "unreadable": [{"file": str(p.relative_to(root)), "reason": r} for p, r in bad],
     }
     path = root / MANIFEST_NAME
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w") as fh:
+        json.dump(doc, fh, indent=1)
     return path

@@ -34,14 +34,13 @@ def format_summary(name: str, s: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import tempfile
     from pathlib import Path
 
     from tqdm import tqdm
 
     from audio2kp.evaluation import evaluate
     from audio2kp.model import Audio2KP, Audio2KPDriver
+    from fomm_core.atomic import atomic_output
 
     driver = Audio2KPDriver(Audio2KP.from_pretrained(args.model))
     bar = tqdm(unit="clip", desc="eval-audio2kp")
@@ -56,10 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(name, summary))
     if args.json_out:
         target = Path(args.json_out)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            clips = [{"clip_id": c.clip_id, "group": c.group, "mouth_correlation": c.correlation_by_lag[0],
-                      "baseline_loudness_db_correlation": c.baseline_db_by_lag[0]} for c in report.clips]
+        clips = [{"clip_id": c.clip_id, "group": c.group, "mouth_correlation": c.correlation_by_lag[0],
+                  "baseline_loudness_db_correlation": c.baseline_db_by_lag[0]} for c in report.clips]
+        with atomic_output(target) as tmp, open(tmp, "w") as fh:
             json.dump({"summary": out, "clips": clips, "skipped": report.skipped}, fh, indent=1)
-        os.replace(tmp, target)
     return 0

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+from fomm_core.atomic import atomic_output
 from fomm_core.errors import InputError
 
 from .payload import _config_dir, tool_version
@@ -62,17 +62,9 @@ class C2paStatus:
     generator: Optional[str]
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _write_atomic(path: Path, data: bytes, mode: Optional[int] = None) -> None:
+    with atomic_output(path, mode=mode) as tmp:
+        tmp.write_bytes(data)
 
 
 def _make_test_chain() -> tuple[bytes, bytes]:
@@ -150,18 +142,13 @@ def sign_video(path: PathLike, credentials: Optional[C2paCredentials] = None, ti
         raise InputError(f"{path}: no such video file to sign")
     credentials = credentials or local_credentials()
     info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, credentials.chain_pem, credentials.private_key_pem, None)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".mp4")
     try:
-        with c2pa.Signer.from_info(info) as signer, c2pa.Builder(_manifest(title or path.name)) as builder:
-            with open(path, "rb") as source, os.fdopen(fd, "w+b") as dest:
-                builder.sign(signer, "video/mp4", source, dest)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with atomic_output(path, suffix=".mp4") as tmp:
+            with c2pa.Signer.from_info(info) as signer, c2pa.Builder(_manifest(title or path.name)) as builder:
+                with open(path, "rb") as source, open(tmp, "w+b") as dest:
+                    builder.sign(signer, "video/mp4", source, dest)
     except c2pa.C2paError as exc:
         raise InputError(f"{path}: C2PA signing failed ({exc})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_c2pa(path: PathLike) -> Optional[C2paStatus]:

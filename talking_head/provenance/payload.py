@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Optional, Sequence
 
+from fomm_core.atomic import atomic_output
 from fomm_core.errors import InputError
 
 #: Tool id of talking-head in the payload.
@@ -151,10 +151,8 @@ def default_install_id() -> int:
     value = 1 + secrets.randbelow((1 << INSTALL_ID_BITS) - 1)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".install-id.")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"{value}\n")
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            tmp.write_text(f"{value}\n")
     except OSError:
         return 0
     return value
