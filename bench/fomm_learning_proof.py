@@ -6,7 +6,7 @@ against the untrained network, (2) how well keypoints follow the objects: per te
 Pearson correlation over keypoints between keypoint displacement and the known object-centre displacement
 (both relative to frame 0, x and y pooled), for the trained and the untrained network.
 
-    nice python bench/fomm_learning_proof.py [--minutes 13] [--work /tmp/fomm_proof] [--threads 2]
+    nice python bench/fomm_learning_proof.py [--minutes 14] [--work /tmp/fomm_proof] [--threads 1]
 
 Prints a table and writes bench/results/fomm_learning_proof.{json,png}. Figures measured on a shared,
 heavily loaded 2-core machine; rerun to reproduce.
