@@ -6,7 +6,7 @@ against the untrained network, (2) how well keypoints follow the objects: per te
 Pearson correlation over keypoints between keypoint displacement and the known object-centre displacement
 (both relative to frame 0, x and y pooled), for the trained and the untrained network.
 
-    nice python bench/fomm_learning_proof.py [--minutes 13] [--work /tmp/fomm_proof] [--threads 2]
+    nice python bench/fomm_learning_proof.py [--minutes 14] [--work /tmp/fomm_proof] [--threads 1]
 
 Prints a table and writes bench/results/fomm_learning_proof.{json,png}. Figures measured on a shared,
 heavily loaded 2-core machine; rerun to reproduce.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -40,22 +41,29 @@ import synth_shapes  # noqa: E402
 SIZE = synth_shapes.SIZE
 RESULTS = REPO / "bench" / "results"
 
+#: Keypoints of the small model: two objects per video, so a few keypoints each.
+NUM_KP = 5
 #: The small model trained here (same structure as vox-256; keypoints and motion at half resolution).
 MODEL = {
     "image_size": SIZE,
-    "kp_detector": {"num_kp": 10, "block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
+    "kp_detector": {"num_kp": NUM_KP, "block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
     "generator": {
-        "num_kp": 10, "block_expansion": 8, "max_features": 64, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
+        "num_kp": NUM_KP, "block_expansion": 16, "max_features": 64, "num_down_blocks": 1, "num_bottleneck_blocks": 2,
         "dense_motion": {"block_expansion": 8, "max_features": 64, "num_blocks": 3, "scale_factor": 0.5},
     },
     "discriminator": None,
 }
 
 
+def data_dir(work: Path) -> Path:
+    """The synthetic set inside ``work`` (one folder per version of bench/synth_shapes.py)."""
+    return work / f"data-v{synth_shapes.DATA_VERSION}"
+
+
 def train_config(work: Path, minutes: float, lr: float, batch_size: int) -> dict:
     return {
         "model": MODEL,
-        "data": {"root": str(work / "data"), "frame_size": SIZE, "num_repeats": 10, "num_workers": 1},
+        "data": {"root": str(data_dir(work)), "frame_size": SIZE, "num_repeats": 10, "num_workers": 1},
         "loss": {"perceptual": [0, 0, 0, 0, 0], "reconstruction_l1": 10.0},
         "optim": {"batch_size": batch_size, "epochs": 1000, "milestones": [], "lr_generator": lr, "lr_kp_detector": lr},
         "output_dir": str(work / "run"),
@@ -135,12 +143,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
-    data = args.work / "data"
+    data = data_dir(args.work)
     if not (data / "test" / "motion.npz").exists():
         synth_shapes.make_split(data / "train", args.train_videos, 32, seed=0)
         synth_shapes.make_split(data / "test", args.test_videos, 32, seed=1)
     test_dir = data / "test"
 
+    shutil.rmtree(args.work / "run", ignore_errors=True)  # a fresh run: the trainer would resume an old one
     torch.manual_seed(0)
     untrained = build_model(resolve_model_config(MODEL), with_discriminator=False).eval()
     started = time.monotonic()

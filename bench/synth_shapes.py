@@ -1,7 +1,7 @@
 """A synthetic video set with known object motion, for proving that FOMM training learns.
 
-Each 64x64 video shows textured shapes (ellipse, rectangle, triangle) moving on smooth paths, rotating and
-stretching over a static textured background. The object centres (pixels, (x, y)) of every frame are saved
+Each 64x64 video shows two strongly textured shapes (ellipse, rectangle, triangle; half-size 14-20 px) moving
+on smooth paths (amplitude 12-20 px), rotating and stretching over a static, softly textured background. The object centres (pixels, (x, y)) of every frame are saved
 next to the videos in ``motion.npz`` (``names``: video file names, ``centres``: ``(V, T, S, 2)``), so the
 keypoints a model learns can be compared to the true motion.
 
@@ -20,26 +20,36 @@ from pathlib import Path
 import numpy as np
 
 SIZE = 64
+#: Bumped whenever the look of the set changes, so benches regenerate old data folders.
+DATA_VERSION = 2
 FPS = 25
 SHAPES_PER_VIDEO = 2
 SHAPE_KINDS = ("ellipse", "rectangle", "triangle")
 #: Object half-size range in pixels.
-RADIUS_RANGE = (11.0, 17.0)
+RADIUS_RANGE = (14.0, 20.0)
 #: Amplitude of the centre paths (pixels) and angular speed range (radians per frame).
-PATH_AMPLITUDE = (8.0, 16.0)
+PATH_AMPLITUDE = (12.0, 20.0)
 PATH_SPEED = (0.08, 0.2)
 ROTATION_SPEED = 0.08
 STRETCH_AMPLITUDE = 0.2
 CRF = "12"
 #: Spatial frequencies (radians per pixel) of the stripe textures: objects busier than the background.
-OBJECT_FREQUENCY = (0.25, 0.6)
-BACKGROUND_FREQUENCY = (0.1, 0.25)
+OBJECT_FREQUENCY = (0.3, 0.6)
+BACKGROUND_FREQUENCY = (0.05, 0.12)
+#: Colour contrast of the textures: objects strongly textured, the background soft.
+OBJECT_CONTRAST = 1.0
+TEXTURE_COLOUR_STEP = 0.6
+BACKGROUND_CONTRAST = 0.4
 
 
-def _texture(rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray, freq_range: tuple) -> np.ndarray:
-    """A colourful stripe/check pattern evaluated at (possibly object-local) coordinates -> (..., 3)."""
-    base = rng.uniform(0.15, 0.85, size=3)
-    other = rng.uniform(0.15, 0.85, size=3)
+def _texture(rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray, freq_range: tuple,
+             contrast: float) -> np.ndarray:
+    """A colourful stripe/check pattern evaluated at (possibly object-local) coordinates -> (..., 3).
+
+    Two colours are mixed by the pattern; per channel they differ by ``contrast * TEXTURE_COLOUR_STEP``.
+    """
+    base = rng.uniform(0.05, 0.95, size=3)
+    other = np.clip(base + np.where(base < 0.5, 1.0, -1.0) * contrast * TEXTURE_COLOUR_STEP, 0.0, 1.0)
     freq = rng.uniform(*freq_range, size=2)
     phase = rng.uniform(0, 2 * np.pi, size=2)
     pattern = 0.5 + 0.25 * np.sin(xs * freq[0] + phase[0]) + 0.25 * np.sin(ys * freq[1] + phase[1])
@@ -48,7 +58,7 @@ def _texture(rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray, freq_rang
 
 def _background(rng: np.random.Generator) -> np.ndarray:
     ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
-    img = _texture(rng, ys, xs, BACKGROUND_FREQUENCY)
+    img = _texture(rng, ys, xs, BACKGROUND_FREQUENCY, BACKGROUND_CONTRAST)
     for _ in range(3):  # a few soft blobs so the background is not periodic
         cy, cx = rng.uniform(0, SIZE, size=2)
         blob = np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * rng.uniform(6, 14) ** 2))
@@ -96,7 +106,7 @@ def make_video(rng: np.random.Generator, frames: int) -> tuple:
             mask = _inside(kind, lu, lv)
             tex_rng = np.random.default_rng()
             tex_rng.bit_generator.state = tex_state
-            colour = _texture(tex_rng, lv * radius, lu * radius, OBJECT_FREQUENCY)  # texture moves with the object
+            colour = _texture(tex_rng, lv * radius, lu * radius, OBJECT_FREQUENCY, OBJECT_CONTRAST)  # texture moves with the object
             img = np.where(mask[..., None], colour, img)
             centres[f, s] = path[f]
         video[f] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
