@@ -333,7 +333,8 @@ def speech(index: int, folder: Path) -> tuple:
 
     import soundfile
 
-    text = f"{SPEECH[index % len(SPEECH)]} {SPEECH[(index + 7) % len(SPEECH)]}"
+    second = index + 7 + 11 * (index // len(SPEECH))  # a different pair for each of the first 60 clips
+    text = f"{SPEECH[index % len(SPEECH)]} {SPEECH[second % len(SPEECH)]}"
     path = folder / "speech.wav"
     subprocess.run(["espeak-ng", "-s", "165", "-w", str(path), text], check=True, capture_output=True)
     samples, rate = soundfile.read(path, dtype="float32")
@@ -342,17 +343,18 @@ def speech(index: int, folder: Path) -> tuple:
     return np.pad(samples[:wanted], (0, max(0, wanted - len(samples)))), rate
 
 
-def pipeline_photos(count: int) -> Dict[str, np.ndarray]:
-    """Name -> ``(H, W, 3)`` uint8 photo with a face the pipeline finds: astronaut (whole, flipped, cropped), then
-    LFW faces upscaled to 224 px, skin-tinted, pasted onto 320x320 crops of varied scikit-image photos."""
+def pipeline_photos(count: int, lfw_from: int = 0) -> Dict[str, np.ndarray]:
+    """Name -> ``(H, W, 3)`` uint8 photo with a face the pipeline finds: astronaut (whole, flipped, cropped; only
+    when ``lfw_from`` is 0), then LFW faces from index ``lfw_from`` on, upscaled to 224 px, skin-tinted, pasted onto
+    320x320 crops of varied scikit-image photos."""
     from skimage import data
 
     from talking_head.faces import find_face
     from fomm_core.errors import InputError
 
     astro = data.astronaut()
-    photos = {"astronaut": astro, "astronaut-flip": astro[:, ::-1].copy(),
-              "astronaut-crop": np.ascontiguousarray(astro[20:340, 100:420])}
+    photos = {} if lfw_from else {"astronaut": astro, "astronaut-flip": astro[:, ::-1].copy(),
+                                  "astronaut-crop": np.ascontiguousarray(astro[20:340, 100:420])}
     scenes = [data.coffee(), data.chelsea(), data.rocket(), _rgb(data.brick()), _rgb(data.grass()),
               data.immunohistochemistry(), _rgb(data.gravel()), _rgb(data.moon()), data.retina(), _rgb(data.clock()),
               _rgb(data.coins()), _rgb(data.page()), data.astronaut()[::-1], _rgb(data.camera()), data.coffee()[:, ::-1]]
@@ -361,6 +363,10 @@ def pipeline_photos(count: int) -> Dict[str, np.ndarray]:
     for i, face in enumerate(faces):
         if len(photos) >= count:
             break
+        if i < lfw_from:
+            rng.uniform(0.5, 1.0, 3), rng.uniform(size=3), rng.normal(0, 2.0, (LFW_FACE_SIZE, LFW_FACE_SIZE, 3))
+            rng.integers(0, SCENE_SIZE - LFW_FACE_SIZE, 2)  # same random draws as a full run: same photos
+            continue
         scene = scenes[i % len(scenes)]
         h, w = scene.shape[:2]
         side = int(min(h, w) * rng.uniform(0.5, 1.0))
@@ -380,15 +386,15 @@ def pipeline_photos(count: int) -> Dict[str, np.ndarray]:
     return photos
 
 
-def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path) -> List[np.ndarray]:
+def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, lfw_from: int = 0) -> List[np.ndarray]:
     """Render ``count`` marked pipeline clips (and their unmarked twins), check every condition on each; returns
     the twins' tool-encoded frames (clean clips)."""
     from talking_head.pipeline import TalkingHead
 
     th = TalkingHead.from_pretrained()
-    photos = pipeline_photos(count)
+    photos = pipeline_photos(count, lfw_from)
     twins = []
-    for seed, (name, photo) in enumerate(photos.items()):
+    for seed, (name, photo) in enumerate(photos.items(), start=lfw_from + 3 if lfw_from else 0):
         audio = speech(seed, folder)
         options = dict(seed=seed, mode="crop", size=PIPELINE_SIZE)
         video = th.animate(photo, audio, watermark=True, **options)
@@ -427,7 +433,7 @@ def main_pipeline(args) -> None:
         folder = Path(tmp)
         clips_folder = clips_folder or folder
         clips_folder.mkdir(parents=True, exist_ok=True)
-        twins = run_pipeline(method, args.clips, folder, clips_folder) if args.clips else []
+        twins = run_pipeline(method, args.clips, folder, clips_folder, args.lfw_from) if args.clips else []
         twin_p = [detect_frames([t]).p_value for t in twins]
         synthetic = false_positives(method, face_photos(), args.clean, folder) if args.clean else (0, 0, 1.0)
     if twins:
@@ -462,6 +468,8 @@ def main() -> None:
     parser.add_argument("--source", choices=("synthetic", "pipeline"), default="synthetic",
                         help="synthetic: photos under synthetic motion; pipeline: clips rendered by TalkingHead")
     parser.add_argument("--clips", type=int, default=24, help="--source pipeline: number of clips (photos)")
+    parser.add_argument("--lfw-from", type=int, default=0,
+                        help="--source pipeline: start at this LFW face and skip the astronaut (extend a run)")
     parser.add_argument("--keep", help="--source pipeline: keep the rendered MP4s in this folder")
     args = parser.parse_args()
     if args.source == "pipeline":
