@@ -195,6 +195,18 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)))
 
 
+
+def _transformed(marked, decoded, folder: Path):
+    """Yield ``(condition, frames)`` for every condition: the marked frames themselves, the decoded file, or
+    the decoded file changed and re-encoded."""
+    for condition, (change, crf) in CONDITIONS.items():
+        if isinstance(change, str):
+            yield condition, marked
+        elif change is None:
+            yield condition, decoded
+        else:
+            yield condition, _read(write_video(folder / "t.mp4", change(decoded), FPS, crf=crf))
+
 def _read(path: Path) -> np.ndarray:
     return np.stack(list(iter_frames(path)))
 
@@ -211,13 +223,7 @@ def run_method(method: Method, clips: Dict[str, np.ndarray], folder: Path) -> No
             detect(base)  # decode + detect the whole 5 s clip from the file
             method.detect_s.append(time.perf_counter() - start)
         decoded = _read(base)
-        for condition, (change, crf) in CONDITIONS.items():
-            if isinstance(change, str):
-                frames = marked
-            elif change is None:
-                frames = decoded
-            else:
-                frames = _read(write_video(folder / "t.mp4", change(decoded), FPS, crf=crf))
+        for condition, frames in _transformed(marked, decoded, folder):
             hit, payload_ok, score = method.found(frames)
             method.scores.setdefault(condition, []).append(float(score))
             method.hits.setdefault(condition, []).append(bool(hit))
@@ -409,13 +415,7 @@ def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, l
         detect(base)  # decode + detect the whole 5 s clip from the file
         method.detect_s.append(time.perf_counter() - start)
         decoded = _read(base)
-        for condition, (change, crf) in CONDITIONS.items():
-            if isinstance(change, str):
-                frames = marked
-            elif change is None:
-                frames = decoded
-            else:
-                frames = _read(write_video(folder / "t.mp4", change(decoded), FPS, crf=crf))
+        for condition, frames in _transformed(marked, decoded, folder):
             result = detect_frames([frames])
             method.scores.setdefault(condition, []).append(-result.log10_p_value)
             method.hits.setdefault(condition, []).append(bool(result.found))
