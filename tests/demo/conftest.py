@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -75,17 +76,16 @@ def demo_settings(tmp_path_factory) -> DemoSettings:
     return DemoSettings(temp_dir=tmp_path_factory.mktemp("demo-tmp"), limits=TEST_LIMITS, keep_seconds=600)
 
 
-@pytest.fixture(scope="module")
-def served(pipeline, demo_settings):
-    """The app launched on 127.0.0.1 at a free port; yields ``(url, blocks)``."""
-    from demo.app import build_demo
-
+@contextlib.contextmanager
+def launched(build, settings: DemoSettings, allowed_paths=None):
+    """Build the app with ``build()`` (Gradio's temp folder set to the settings'), launch it on 127.0.0.1 at a
+    free port and yield ``(url, blocks)``; afterwards close it, clear its workspace and restore the environment."""
     old = os.environ.get("GRADIO_TEMP_DIR")
-    os.environ["GRADIO_TEMP_DIR"] = str(demo_settings.gradio_temp_dir)
-    blocks = build_demo(pipeline, demo_settings)
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
+    blocks = build()
     try:
         _, url, _ = blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                  quiet=True, allowed_paths=[str(demo_settings.temp_dir)])
+                                  quiet=True, allowed_paths=allowed_paths)
         yield url, blocks
     finally:
         blocks.close()
@@ -94,3 +94,13 @@ def served(pipeline, demo_settings):
             os.environ.pop("GRADIO_TEMP_DIR", None)
         else:
             os.environ["GRADIO_TEMP_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def served(pipeline, demo_settings):
+    """The app launched on 127.0.0.1 at a free port; yields ``(url, blocks)``."""
+    from demo.app import build_demo
+
+    with launched(lambda: build_demo(pipeline, demo_settings), demo_settings,
+                  allowed_paths=[str(demo_settings.temp_dir)]) as served_app:
+        yield served_app

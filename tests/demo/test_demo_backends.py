@@ -3,14 +3,13 @@ backends, the learned one first, and ``/animate`` renders through whichever is c
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import free_port
+from conftest import launched
 from mp4_checks import read_mp4
 
 pytestmark = pytest.mark.slow
@@ -53,12 +52,7 @@ def test_model_from_env_gives_a_backend_choice(learned_dir, demo_settings, face_
     pipelines = load_pipelines(settings)
     assert list(pipelines) == ["learned", "offline"]
     assert [p.backend_name for p in pipelines.values()] == ["learned", "offline"]
-    old = os.environ.get("GRADIO_TEMP_DIR")
-    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
-    blocks = build_demo(pipelines, settings)
-    try:
-        _, url, _ = blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                  quiet=True)
+    with launched(lambda: build_demo(pipelines, settings), settings) as (url, _):
         client = Client(url, verbose=False)
         params = {p["parameter_name"]: p for p in
                   client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/animate"]["parameters"]}
@@ -70,10 +64,3 @@ def test_model_from_env_gives_a_backend_choice(learned_dir, demo_settings, face_
         renderer_size = pipelines["learned"].backend.renderer.image_size
         assert (facts.width, facts.height) == (renderer_size, renderer_size)
         assert facts.frames > 10
-    finally:
-        blocks.close()
-        blocks.talking_head_workspace.clear()
-        if old is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = old

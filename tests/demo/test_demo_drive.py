@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import free_port
+from conftest import launched
 from media_tiny_fomm import SIZE, save_tiny_model
 from mp4_checks import read_mp4
 
@@ -45,20 +44,9 @@ def drive_client(pipeline, demo_settings, tmp_path_factory):
     model = save_tiny_model(tmp_path_factory.mktemp("fomm") / "tiny-fomm")
     settings = DemoSettings(temp_dir=tmp_path_factory.mktemp("drive-tmp"), limits=demo_settings.limits,
                             fomm_model=str(model))
-    old = os.environ.get("GRADIO_TEMP_DIR")
-    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
-    blocks = build_demo(pipeline, settings, video_driver=load_renderer(settings.fomm_model))
-    try:
-        _, url, _ = blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                  quiet=True)
+    driver = load_renderer(settings.fomm_model)
+    with launched(lambda: build_demo(pipeline, settings, video_driver=driver), settings) as (url, _):
         yield Client(url, verbose=False)
-    finally:
-        blocks.close()
-        blocks.talking_head_workspace.clear()
-        if old is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = old
 
 
 def test_drive_tab_animates_the_photo(drive_client, face_png, driving_video, text_as_image):
