@@ -24,7 +24,7 @@ from .discriminator import MultiScaleDiscriminator
 from .errors import InputError
 from .generator import OcclusionAwareGenerator
 from .kp_detector import KPDetector
-from .pretrained import CONFIG_NAME, atomic_write_bytes, resolve_pretrained_dir
+from .pretrained import CONFIG_NAME, atomic_write_bytes, read_json_object, resolve_pretrained_dir
 
 KP_DETECTOR = "kp_detector"
 GENERATOR = "generator"
@@ -81,13 +81,8 @@ class FommModel(nn.Module):
         """Load a folder (or hub repo id) written by :meth:`save_pretrained`; eval mode, strict."""
         directory = resolve_pretrained_dir(path_or_repo_id)
         top_path = directory / CONFIG_NAME
-        if not top_path.is_file():
-            raise InputError(f"{top_path}: missing (not a saved FOMM model folder)")
-        try:
-            top = json.loads(top_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InputError(f"{top_path}: not valid JSON") from None
-        if not isinstance(top, dict) or top.get("class") != cls.__name__:
+        top = read_json_object(top_path, "a saved FOMM model folder")
+        if top.get("class") != cls.__name__:
             raise InputError(f"{top_path}: not a {cls.__name__} config")
         kp = KPDetector.from_pretrained(directory, KP_DETECTOR)
         gen = OcclusionAwareGenerator.from_pretrained(directory, GENERATOR)

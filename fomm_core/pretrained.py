@@ -61,6 +61,19 @@ def resolve_pretrained_dir(path_or_repo_id: Union[str, Path], subfolder: Optiona
     return local
 
 
+
+def read_json_object(path: Path, what: str) -> dict:
+    """Read a JSON object from ``path``; InputError (naming the file and ``what`` it should be) otherwise."""
+    if not path.is_file():
+        raise InputError(f"{path}: missing (not {what})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{path}: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return data
+
 class PretrainedMixin:
     """Adds ``save_pretrained`` / ``from_pretrained`` to an ``nn.Module`` built from ``config_class(...)``."""
 
@@ -79,14 +92,7 @@ class PretrainedMixin:
     @classmethod
     def load_config(cls, directory: Path) -> Any:
         path = directory / CONFIG_NAME
-        if not path.is_file():
-            raise InputError(f"{path}: missing (not a saved {cls.__name__} folder)")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InputError(f"{path}: not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{path}: expected a JSON object")
+        data = read_json_object(path, f"a saved {cls.__name__} folder")
         saved_class = data.pop("class", cls.__name__)
         if saved_class != cls.__name__:
             raise InputError(f"{path}: holds a {saved_class}, not a {cls.__name__}")
