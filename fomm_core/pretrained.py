@@ -61,7 +61,6 @@ def resolve_pretrained_dir(path_or_repo_id: Union[str, Path], subfolder: Optiona
     return local
 
 
-
 def read_json_object(path: Path, what: str) -> dict:
     """Read a JSON object from ``path``; InputError (naming the file and ``what`` it should be) otherwise."""
     if not path.is_file():
