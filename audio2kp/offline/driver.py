@@ -33,6 +33,7 @@ from .head_motion import HeadMotion, head_motion
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
 from .phonemes import PhonemeRecognizer
 from .prosody import ProsodyCurves, prosody_curves
+from .stops import hold_open
 from .visemes import viseme_curves
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ LEVEL_GAIN = 1.3
 #: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
 #: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
 CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.4, 0.3
+#: Behind a tongue closure (t, d, k, g) the jaw holds this share of the opening around it (:mod:`.stops`).
+TONGUE_STOP_HOLD = 0.6
+#: Lips seal below this opening (0..1): they have thickness and give, so a jaw that is almost shut
+#: closes them; openings above are rescaled to keep 1 the widest.
+LIP_SEAL = 0.08
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
 #: Frames assembled at once (bounds the working memory for long clips).
@@ -117,9 +123,12 @@ class OfflineDriver:
         heard = prosody.openness * np.clip(LEVEL_GAIN * prosody.loudness, 0, 1)
         opening = (1 - acoustic) * phonetic + acoustic * heard
         opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
-        # Lip closures (p, b, m) and silence shut the mouth whatever the loudness says.
+        # Closures and silence shut the mouth whatever the loudness says, except that the jaw stays
+        # open behind the tongue (t, d, k, g), and recognised lip closures (p, b, m) always shut.
         gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)
-        opening = np.clip(opening * gate * (1 - visemes.closed) * (prosody.loudness > 0), 0, 1)
+        opening = opening * gate * (prosody.loudness > 0)
+        opening = hold_open(opening, prosody.tongue_stop, TONGUE_STOP_HOLD)
+        opening = np.clip((opening * (1 - visemes.closed) - LIP_SEAL) / (1 - LIP_SEAL), 0, 1)
         return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
 
 

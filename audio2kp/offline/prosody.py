@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
+from .stops import tongue_closures
+
 #: Analysis clock, Hz (hop of 10 ms at 16 kHz).
 ANALYSIS_RATE = 100
 #: RMS window, seconds.
@@ -46,6 +48,10 @@ F1_SEARCH_HZ = (200.0, 1100.0)
 #: F1 at which the jaw counts as closed (0) and fully open (1), Hz: F1 rises with jaw and lip opening
 #: (about 300 Hz for "ee"/"oo", 700-800 Hz for "aa"), the acoustic correlate of how open the mouth is.
 F1_CLOSED_HZ, F1_OPEN_HZ = 250.0, 700.0
+#: Where the second formant (F2) is looked for, Hz: the first envelope peak at least
+#: :data:`F2_ABOVE_F1_HZ` above F1 and below this bound.
+F2_SEARCH_TOP_HZ = 3000.0
+F2_ABOVE_F1_HZ = 200.0
 #: FFT size of the spectral envelope evaluated from the prediction coefficients (15.6 Hz bins at 16 kHz).
 ENVELOPE_FFT = 1024
 #: Smoothing of the F1 openness before it is sampled at the video frames (seconds).
@@ -65,6 +71,8 @@ class ProsodyCurves:
             ``loudness``: high on open vowels, low on lip closures.
         openness: in [0, 1], jaw/lip opening read from the first formant's frequency (linear prediction,
             :data:`F1_CLOSED_HZ` -> 0, :data:`F1_OPEN_HZ` -> 1); meaningful where ``vowel_band`` is high.
+        tongue_stop: 1 inside a short closure in the speech whose release says the tongue, not the lips,
+            made it (t, d, k, g; :mod:`.stops`), else 0: the jaw stays open there.
     """
 
     loudness: np.ndarray
@@ -73,11 +81,12 @@ class ProsodyCurves:
     activity: np.ndarray
     vowel_band: np.ndarray
     openness: np.ndarray
+    tongue_stop: np.ndarray
 
 
 def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: float) -> ProsodyCurves:
     """Analyse ``samples`` (``(N,)`` float32 in [-1, 1]) and sample the curves at ``num_frames`` frame times."""
-    level_db, f0, band_db, f1 = _analyse(samples, sample_rate)
+    level_db, f0, band_db, f1, f2 = _analyse(samples, sample_rate)
     loudness = _normalise_loudness(level_db)
     vowel_band = _normalise_loudness(band_db)
     voiced = np.isfinite(f0) & (loudness > 0)
@@ -90,21 +99,23 @@ def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: 
     idx = np.clip(np.round(np.arange(num_frames) / fps * ANALYSIS_RATE).astype(int), 0, max(len(loudness) - 1, 0))
     if len(loudness) == 0:
         zeros = np.zeros(num_frames, np.float32)
-        return ProsodyCurves(zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
+        return ProsodyCurves(*(zeros.copy() for _ in range(7)))
     # Average loudness over the frame's span rather than picking one 10 ms hop.
     span = max(int(round(ANALYSIS_RATE / fps)), 1)
     loud_avg = uniform_filter1d(loudness, span, mode="nearest")
     band_avg = uniform_filter1d(vowel_band, span, mode="nearest")
     openness = np.clip((f1 - F1_CLOSED_HZ) / (F1_OPEN_HZ - F1_CLOSED_HZ), 0.0, 1.0)
     openness = gaussian_filter1d(openness, OPENNESS_SMOOTH_S * ANALYSIS_RATE, mode="nearest")
+    tongue = tongue_closures(vowel_band, f2, ANALYSIS_RATE)
     return ProsodyCurves(loud_avg[idx].astype(np.float32), voiced[idx].astype(np.float32),
                          pitch[idx].astype(np.float32), activity[idx].astype(np.float32),
-                         band_avg[idx].astype(np.float32), openness[idx].astype(np.float32))
+                         band_avg[idx].astype(np.float32), openness[idx].astype(np.float32),
+                         tongue[idx].astype(np.float32))
 
 
 def _analyse(samples: np.ndarray, sample_rate: int):
-    """Level (dBFS), f0 (Hz, NaN unvoiced), first-formant band level (dB) and F1 (Hz) at
-    :data:`ANALYSIS_RATE`, chunk by chunk."""
+    """Level (dBFS), f0 (Hz, NaN unvoiced), first-formant band level (dB), F1 and F2 (Hz, F2 NaN where
+    no peak) at :data:`ANALYSIS_RATE`, chunk by chunk."""
     import librosa
 
     hop = sample_rate // ANALYSIS_RATE
@@ -126,11 +137,12 @@ def _analyse(samples: np.ndarray, sample_rate: int):
         pitches.append(f0)
         frames = _windows(piece, centres, win)
         bands.append(_band_level(frames, sample_rate))
-        formants.append(first_formant(frames, sample_rate))
+        formants.append(formant_tracks(frames, sample_rate))
     if not levels:
         empty = np.zeros(0, np.float32)
-        return empty, empty, empty, empty
-    return tuple(np.concatenate(parts).astype(np.float32) for parts in (levels, pitches, bands, formants))
+        return empty, empty, empty, empty, empty
+    f1_f2 = np.concatenate(formants).astype(np.float32)  # (n, 2)
+    return (*(np.concatenate(parts).astype(np.float32) for parts in (levels, pitches, bands)), f1_f2[:, 0], f1_f2[:, 1])
 
 
 def _windows(piece: np.ndarray, centres: np.ndarray, win: int) -> np.ndarray:
@@ -149,12 +161,14 @@ def _band_level(frames: np.ndarray, sample_rate: int) -> np.ndarray:
     return 10 * np.log10(power[:, band].sum(1) / win + 1e-10)
 
 
-def first_formant(frames: np.ndarray, sample_rate: int, order: int = LPC_ORDER) -> np.ndarray:
-    """First formant (Hz) of each windowed frame, ``(n, win)`` -> ``(n,)``.
+def formant_tracks(frames: np.ndarray, sample_rate: int, order: int = LPC_ORDER) -> np.ndarray:
+    """First and second formant (Hz) of each windowed frame, ``(n, win)`` -> ``(n, 2)``.
 
     Linear prediction by the autocorrelation method (Levinson-Durbin, all frames at once); F1 is the
     first peak of the all-pole spectral envelope within :data:`F1_SEARCH_HZ` (the highest point there if
-    it has no peak). Silent or unvoiced frames give some value in the range: weight it by a level.
+    it has no peak), F2 the next peak at least :data:`F2_ABOVE_F1_HZ` higher and under
+    :data:`F2_SEARCH_TOP_HZ` (NaN if there is none). Silent or unvoiced frames give some value: weight it
+    by a level.
     """
     n, win = frames.shape
     power = np.abs(np.fft.rfft(frames.astype(np.float64), 2 * win, axis=1)) ** 2  # (n, win + 1), no wrap-around
@@ -174,7 +188,12 @@ def first_formant(frames: np.ndarray, sample_rate: int, order: int = LPC_ORDER) 
     env, f = envelope[:, search], freqs[search]
     peak = (env[:, 1:-1] > env[:, :-2]) & (env[:, 1:-1] >= env[:, 2:])  # (n, bins - 2) local maxima
     first = np.where(peak.any(1), peak.argmax(1) + 1, env.argmax(1))
-    return f[first]
+    f1 = f[first]
+    all_peaks = (envelope[:, 1:-1] > envelope[:, :-2]) & (envelope[:, 1:-1] >= envelope[:, 2:])  # (n, bins - 2)
+    inner = freqs[1:-1]
+    second = all_peaks & (inner[None] >= f1[:, None] + F2_ABOVE_F1_HZ) & (inner[None] <= F2_SEARCH_TOP_HZ)
+    f2 = np.where(second.any(1), inner[second.argmax(1)], np.nan)
+    return np.stack([f1, f2], 1)
 
 
 def _pitch(piece: np.ndarray, sample_rate: int, hop: int, n: int, librosa) -> np.ndarray:

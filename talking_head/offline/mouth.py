@@ -18,7 +18,7 @@ from torch import Tensor
 #: Cavity colour as a share of the lip colour (dark red-brown).
 CAVITY_SHARE = 0.42
 #: Tongue colour as a share of the lip colour.
-TONGUE_SHARE = 0.7
+TONGUE_SHARE = 0.45
 #: Teeth colour (RGB in [0, 1]) before the photo's brightness is applied.
 TEETH_RGB = (0.84, 0.80, 0.74)
 #: Teeth follow the photo's lighting: face luminance relative to a typical one, within this range.
@@ -28,7 +28,7 @@ TEETH_MAX_HEIGHT, TEETH_GAP_SHARE = 0.085, 0.3
 #: Visible upper teeth across the mouth (about eight), and the darkening between two teeth.
 TEETH_ACROSS, TOOTH_GAP_DARKEN = 8, 0.18
 #: The tongue fills this share of the gap above the lower lip.
-TONGUE_GAP_SHARE = 0.3
+TONGUE_GAP_SHARE = 0.12
 #: Edge softness in pixels at 256 px (scaled with the image size).
 FEATHER_PX_256 = 0.8
 #: Opening beyond the photo's (mouth widths) over which the painted interior fades in.

@@ -1,13 +1,8 @@
 """Lip sync, measured by an independent face-mesh pass over rendered frames against libespeak-ng's phones.
 
-The issue's bar is a correlation of 0.7 per clip. What holds (and is asserted): the bar on two of these
-three clips (about 0.83 and 0.85), and on the first ("Bob bought...", about 0.62) only a lower floor: its
-stop closures (/t/ of "bought", "pot") are silent in the audio, so the driver shuts the lips there, while
-the target keeps them open (libespeak-ng counts a stop's silent closure as part of the vowel before it),
-and on the rendered astronaut the measured opening levels off for wide openings (about 0.2 mouth widths
-for anything over half open). The mean is asserted too.
-Best lag 0 and closed lips on p/b/m frames (>= 80%) are asserted at the issue's bars for every clip.
-Figures: README, "Offline backend".
+The issue's bars, on every clip: correlation of 0.7 or more between the measured inner-lip opening and the
+phone-derived target, best lag 0, closed lips (under 10% of the clip's largest opening) on at least 80% of
+p/b/m frames. Figures: README, "Offline backend"; more sentences and voices: bench/offline_lipsync.py --more.
 """
 
 from __future__ import annotations
@@ -18,12 +13,8 @@ import pytest
 from audio2kp.offline.espeak_phones import synthesize
 from talking_head.offline.lipsync_eval import SENTENCES, closure_frames, run_lipsync, score_lip_sync
 
-#: The issue's per-clip bar, met on :data:`CLIPS_AT_BAR` of the three clips (see the module docstring).
-ISSUE_CORRELATION = 0.7
-CLIPS_AT_BAR = 2
-#: Per-clip correlation floor asserted on every clip.
-MIN_CLIP_CORRELATION = 0.6
-MIN_MEAN_CORRELATION = 0.72
+#: The issue's per-clip bars.
+MIN_CORRELATION = 0.7
 MIN_CLOSED_SHARE = 0.8
 
 
@@ -32,11 +23,9 @@ def test_rendered_mouth_follows_espeak_phones(astronaut):
     scores = [run_lipsync(text, astronaut) for text in SENTENCES]
     for text, s in zip(SENTENCES, scores):
         assert s.best_lag == 0, (text, s)
-        assert s.correlation >= MIN_CLIP_CORRELATION, (text, s)
+        assert s.correlation >= MIN_CORRELATION, (text, s)
         assert s.closed_share >= MIN_CLOSED_SHARE, (text, s)
         assert s.closure_frames >= 5, (text, s)
-    assert np.mean([s.correlation for s in scores]) >= MIN_MEAN_CORRELATION
-    assert sum(s.correlation >= ISSUE_CORRELATION for s in scores) >= CLIPS_AT_BAR, scores
 
 
 def test_espeak_phone_events_cover_the_clip():
