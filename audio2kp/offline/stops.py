@@ -6,7 +6,7 @@ by the second formant's transition into the next vowel (the "locus" cue of acous
 closed lips F2 starts low and rises, after a tongue closure at the teeth ridge or the soft palate it
 starts high and falls or stays. A closure is counted as the tongue's only when F2 clearly falls after
 the release; anything else (a rise, no formant, a closure at the clip's edge) is left to close the lips,
-so p/b/m keep shutting the mouth whatever this guesses.
+so few p/b/m are held open by mistake (4 of 47 on the sentences of bench/offline_lipsync.py --more).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ RELEASE_S, SETTLED_S = (0.01, 0.02), (0.04, 0.08)
 #: How far F2 must fall from the release into the vowel (Hz) for the closure to count as the tongue's; a
 #: larger jump than the upper bound is a formant-tracking slip (F3 taken for F2), not a transition.
 TONGUE_F2_FALL_HZ = (50.0, 600.0)
-#: Speech on both sides: the first-formant band must open above this level before and after the closure.
-OPEN_BAND_LEVEL = 0.7
+#: Speech on both sides: the first-formant band must open above this level within this many seconds
+#: before and after the closure.
+OPEN_BAND_LEVEL, SPEECH_CONTEXT_S = 0.7, 0.1
 
 
 def tongue_closures(vowel_band: np.ndarray, f2: np.ndarray, rate: float) -> np.ndarray:
@@ -45,7 +46,8 @@ def tongue_closures(vowel_band: np.ndarray, f2: np.ndarray, rate: float) -> np.n
     for start, end in _runs(closed):
         if end - start > MAX_CLOSURE_S * rate or start == 0 or end >= len(closed):
             continue
-        before, after = vowel_band[max(start - int(0.1 * rate), 0):start], vowel_band[end:end + int(0.1 * rate)]
+        context = int(round(SPEECH_CONTEXT_S * rate))
+        before, after = vowel_band[max(start - context, 0):start], vowel_band[end:end + context]
         if before.max(initial=0) < OPEN_BAND_LEVEL or after.max(initial=0) < OPEN_BAND_LEVEL:
             continue
         release, settled = (_finite(f2[end:][hops]) for hops in (release_hops, settled_hops))
