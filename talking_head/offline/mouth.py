@@ -17,7 +17,9 @@ from torch import Tensor
 
 #: Cavity colour as a share of the lip colour (dark red-brown).
 CAVITY_SHARE = 0.42
-#: Tongue colour as a share of the lip colour.
+#: Tongue colour as a share of the lip colour: in shadow, well darker than the lip, whose inner edge must
+#: stay the strongest edge at the bottom of the mouth (a brighter tongue was read by the face mesh as the
+#: lower lip, so wide openings measured smaller than rendered).
 TONGUE_SHARE = 0.45
 #: Teeth colour (RGB in [0, 1]) before the photo's brightness is applied.
 TEETH_RGB = (0.84, 0.80, 0.74)
@@ -27,7 +29,7 @@ TYPICAL_FACE_LUMA, TEETH_BRIGHTNESS_RANGE = 0.55, (0.6, 1.15)
 TEETH_MAX_HEIGHT, TEETH_GAP_SHARE = 0.085, 0.3
 #: Visible upper teeth across the mouth (about eight), and the darkening between two teeth.
 TEETH_ACROSS, TOOTH_GAP_DARKEN = 8, 0.18
-#: The tongue fills this share of the gap above the lower lip.
+#: The tongue fills this share of the gap above the lower lip (low, for the same reason).
 TONGUE_GAP_SHARE = 0.12
 #: Edge softness in pixels at 256 px (scaled with the image size).
 FEATHER_PX_256 = 0.8
