@@ -41,3 +41,37 @@ def espeak(text: str, path: Path, voice: str = "en-us", speed: int = 160, pitch:
 def speech_wav(tmp_path_factory) -> Path:
     """About two seconds of real English speech (espeak-ng), 22.05 kHz mono wav."""
     return espeak("Hello there, this is a talking head.", tmp_path_factory.mktemp("speech") / "speech.wav")
+
+
+#: Keypoints of the tiny learned pipeline.
+TINY_LEARNED_NUM_KP = 10
+
+
+@pytest.fixture(scope="session")
+def tiny_learned_dir(tmp_path_factory) -> Path:
+    """A saved learned pipeline folder (``save_pretrained``): tiny random-weight FOMM and audio2kp models,
+    :data:`TINY_LEARNED_NUM_KP` keypoints, weights perturbed off their initial values."""
+    import sys
+
+    import torch
+
+    tests = Path(__file__).resolve().parent
+    for helpers in ("fomm_core", "audio2kp"):
+        if str(tests / helpers) not in sys.path:
+            sys.path.insert(0, str(tests / helpers))
+    from a2k_helpers import perturbed, tiny_config as tiny_a2k_config
+    from fomm_tiny import perturb, tiny_config as tiny_fomm_config
+
+    from audio2kp.learned_driver import Audio2KPDriver
+    from audio2kp.model import Audio2KP
+    from fomm_core import FommModel, FommRenderer
+    from talking_head.backends import Backend
+    from talking_head.pipeline import TalkingHead
+
+    torch.manual_seed(0)
+    fomm = FommModel(tiny_fomm_config(num_kp=TINY_LEARNED_NUM_KP))
+    perturb(fomm)
+    a2k = perturbed(Audio2KP(tiny_a2k_config(num_keypoints=TINY_LEARNED_NUM_KP)))
+    folder = tmp_path_factory.mktemp("models") / "tiny-talking-head"
+    TalkingHead(Backend("learned", Audio2KPDriver(a2k), FommRenderer(fomm.eval()))).save_pretrained(folder)
+    return folder

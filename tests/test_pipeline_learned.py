@@ -3,7 +3,6 @@ loaded back with ``from_pretrained``, run end to end on the astronaut and espeak
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import av
@@ -12,38 +11,19 @@ import pytest
 import soundfile as sf
 import torch
 
-from fomm_core import FommModel
 from talking_head.faces import crop_for_face, find_face
 from talking_head.model_index import INDEX_FILE
 from talking_head.pipeline import TalkingHead
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "fomm_core"))
-sys.path.insert(0, str(HERE / "audio2kp"))
-
-from a2k_helpers import perturbed, tiny_config as tiny_a2k_config  # noqa: E402
-from fomm_tiny import perturb, tiny_config as tiny_fomm_config  # noqa: E402
-
-from audio2kp.model import Audio2KPDriver  # noqa: E402
-from audio2kp.model import Audio2KP  # noqa: E402
-from fomm_core import FommRenderer  # noqa: E402
-from talking_head.backends import Backend  # noqa: E402
-
 FPS = 25
 
 pytestmark = pytest.mark.slow  # end to end (tiny models, but the whole pipeline per test)
-NUM_KP = 10
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    fomm = FommModel(tiny_fomm_config(num_kp=NUM_KP))
-    perturb(fomm)
-    a2k = perturbed(Audio2KP(tiny_a2k_config(num_keypoints=NUM_KP)))
-    folder = tmp_path_factory.mktemp("models") / "tiny-talking-head"
-    TalkingHead(Backend("learned", Audio2KPDriver(a2k), FommRenderer(fomm.eval()))).save_pretrained(folder)
-    return folder
+def model_dir(tiny_learned_dir) -> Path:
+    """The tiny learned pipeline folder (tests/conftest.py)."""
+    return tiny_learned_dir
 
 
 @pytest.fixture(scope="module")

@@ -3,51 +3,23 @@ backends, the learned one first, and ``/animate`` renders through whichever is c
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from conftest import launched
 from mp4_checks import read_mp4
 
 pytestmark = pytest.mark.slow
 
-TESTS = Path(__file__).resolve().parents[1]
-NUM_KP = 10
 
-
-@pytest.fixture(scope="module")
-def learned_dir(tmp_path_factory) -> Path:
-    """A tiny random-weight learned pipeline folder (FOMM + audio2kp), saved with ``save_pretrained``."""
-    sys.path.insert(0, str(TESTS / "fomm_core"))
-    sys.path.insert(0, str(TESTS / "audio2kp"))
-    from a2k_helpers import perturbed, tiny_config as tiny_a2k_config
-    from fomm_tiny import perturb, tiny_config as tiny_fomm_config
-
-    from audio2kp.learned_driver import Audio2KPDriver
-    from audio2kp.model import Audio2KP
-    from fomm_core import FommModel, FommRenderer
-    from talking_head.backends import Backend
-    from talking_head.pipeline import TalkingHead
-
-    torch.manual_seed(0)
-    fomm = FommModel(tiny_fomm_config(num_kp=NUM_KP))
-    perturb(fomm)
-    a2k = perturbed(Audio2KP(tiny_a2k_config(num_keypoints=NUM_KP)))
-    folder = tmp_path_factory.mktemp("models") / "tiny-talking-head"
-    TalkingHead(Backend("learned", Audio2KPDriver(a2k), FommRenderer(fomm.eval()))).save_pretrained(folder)
-    return folder
-
-
-def test_model_from_env_gives_a_backend_choice(learned_dir, demo_settings, face_png, speech_wav, tmp_path):
+def test_model_from_env_gives_a_backend_choice(tiny_learned_dir, demo_settings, face_png, speech_wav, tmp_path):
     from gradio_client import Client, handle_file
 
     from demo.app import build_demo, load_pipelines
     from demo.settings import DemoSettings
 
-    settings = DemoSettings.from_env({"TALKING_HEAD_MODEL": str(learned_dir), "TALKING_HEAD_DEMO_TMP": str(tmp_path)})
+    settings = DemoSettings.from_env({"TALKING_HEAD_MODEL": str(tiny_learned_dir), "TALKING_HEAD_DEMO_TMP": str(tmp_path)})
     settings.limits = demo_settings.limits
     pipelines = load_pipelines(settings)
     assert list(pipelines) == ["learned", "offline"]
