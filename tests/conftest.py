@@ -28,6 +28,16 @@ def astronaut() -> np.ndarray:
     return data.astronaut()
 
 
+@pytest.fixture(scope="session")
+def face_png(astronaut, tmp_path_factory) -> Path:
+    """The astronaut saved as ``astronaut.png``."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("uploads") / "astronaut.png"
+    Image.fromarray(astronaut).save(path)
+    return path
+
+
 def espeak(text: str, path: Path, voice: str = "en-us", speed: int = 160, pitch: int = 50) -> Path:
     """Speak ``text`` with espeak-ng into a wav file at ``path``."""
     exe = shutil.which("espeak-ng")

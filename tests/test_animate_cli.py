@@ -17,13 +17,6 @@ FPS = 25
 
 
 @pytest.fixture(scope="module")
-def face_png(astronaut, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("img") / "face.png"
-    Image.fromarray(astronaut).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def short_speech(speech_wav, tmp_path_factory) -> Path:
     """The first 0.6 s of the espeak-ng speech (keeps the end-to-end CLI runs quick)."""
     samples, rate = sf.read(str(speech_wav), dtype="float32")

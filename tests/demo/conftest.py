@@ -37,13 +37,6 @@ def pipeline():
 
 
 @pytest.fixture(scope="session")
-def face_png(astronaut, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("uploads") / "astronaut.png"
-    Image.fromarray(astronaut).save(path)
-    return path
-
-
-@pytest.fixture(scope="session")
 def text_as_image(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bad") / "notes.png"
     path.write_text("this is a shopping list, not a photo\n")
