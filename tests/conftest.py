@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from reference_folder import SHARED, candidates
+
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """``../shared`` beside the checkout (FOMM spec and fixtures)."""
+    """The reference folder, ``../shared`` (FOMM spec and fixtures; see tests/reference_folder.py)."""
     if not SHARED.exists():
-        pytest.fail(f"reference folder {SHARED} is missing")
+        pytest.fail(f"reference folder missing: looked in {', '.join(map(str, candidates()))}")
     return SHARED
 
 

@@ -18,8 +18,8 @@ from fomm_core.model import FommModel
 from talking_head.cli import main
 
 from fomm_tiny import TINY_SIZE, perturb, tiny_config
+from reference_folder import SHARED
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 def official_yaml(path: Path, num_kp: int = 5, sn: bool = False) -> Path:

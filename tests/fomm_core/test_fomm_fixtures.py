@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +18,8 @@ from fomm_core.keypoints import Keypoints
 from fomm_core.kp_detector import KPDetector
 from fomm_core.relative import convex_hull_area, movement_scale, normalize_kp
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from reference_folder import SHARED
+
 IMAGE_ATOL = 1e-4
 KP_ATOL = 1e-5
 FIXTURES = ["fixture_small", "fixture_small_zeroth_order", "fixture_small_resize"]

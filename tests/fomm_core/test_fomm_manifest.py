@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fomm_core.config import preset
@@ -11,7 +9,9 @@ from fomm_core.discriminator import MultiScaleDiscriminator
 from fomm_core.generator import OcclusionAwareGenerator
 from fomm_core.kp_detector import KPDetector
 
-MANIFESTS = Path(__file__).resolve().parents[3] / "shared" / "fomm"
+from reference_folder import SHARED
+
+MANIFESTS = SHARED / "fomm"
 
 
 def read_manifest(name: str):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -16,7 +14,8 @@ from fomm_core.training.networks import MotionPair
 from fomm_core.training.objective import Objective
 from fomm_core.training.transform import RandomTransform, TransformConfig
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from reference_folder import SHARED
+
 LOSS_ATOL = 1e-4
 #: The fixtures drew the transform right after torch.manual_seed(123).
 TRANSFORM_SEED = 123
