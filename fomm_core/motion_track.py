@@ -1,4 +1,4 @@
-"""The motion track: the plain-data seam between drivers and renderers (see DESIGN.md).
+"""The motion track: the plain-data seam between drivers and renderers (see docs/architecture.md).
 
 A driver (audio2kp, the offline viseme driver, a driving video) produces a :class:`MotionTrack`; a
 renderer turns a prepared source plus windows of the track into frames.

@@ -1,4 +1,4 @@
-"""A backend = an audio driver + a renderer of the same keypoint space (see DESIGN.md).
+"""A backend = an audio driver + a renderer of the same keypoint space (see docs/architecture.md).
 
 - ``offline``: the viseme driver (``audio2kp.offline``) + the first-order landmark warp
   (``talking_head.offline``); no learned weights at all.

@@ -1,6 +1,6 @@
 """Video-driven animation: a driving video's motion moves a still source face (FOMM's own use).
 
-Driver and renderer meet at the motion track (see DESIGN.md):
+Driver and renderer meet at the motion track (see docs/architecture.md):
 
 1. the keypoint detector runs over the driving video, streamed in batches -> a :class:`MotionTrack`
    of driving keypoints (a few floats per frame, so even a long video's track is small);

@@ -3,7 +3,7 @@
 >>> th = TalkingHead.from_pretrained()            # no weights: the offline backend
 >>> th.animate("face.png", "voice.wav").save("talking.mp4")
 
-Flow (see DESIGN.md): load -> find the face -> square crop -> ``renderer.prepare`` (source keypoints) ->
+Flow (see docs/architecture.md): load -> find the face -> square crop -> ``renderer.prepare`` (source keypoints) ->
 ``driver.drive`` (motion track) -> render in batches -> paste back -> watermark -> H.264 + AAC.
 """
 

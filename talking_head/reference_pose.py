@@ -2,7 +2,7 @@
 
 The face is found once in the video's first frame; every frame is cut with that same square window (so the
 head moves inside a fixed frame, as the camera saw it), FOMM's keypoint detector runs on each crop, and the
-similarity fitted from the first frame's keypoints to each frame's is the head pose (DESIGN.md).
+similarity fitted from the first frame's keypoints to each frame's is the head pose (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def test_same_seed_same_video_other_seed_other(th, video, astronaut, speech_wav)
 
 
 def _head_pose(video):
-    """Per-frame head pose: the similarity fitted from the source keypoints to each frame (DESIGN.md)."""
+    """Per-frame head pose: the similarity fitted from the source keypoints to each frame (docs/architecture.md)."""
     from fomm_core.similarity import fit_similarity
 
     pose = fit_similarity(video.source_keypoints.value[0].float(), video.track.value.float())

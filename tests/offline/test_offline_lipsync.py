@@ -2,7 +2,7 @@
 
 The issue's bars, on every clip: correlation of 0.7 or more between the measured inner-lip opening and the
 phone-derived target, best lag 0, closed lips (under 10% of the clip's largest opening) on at least 80% of
-p/b/m frames. Figures: README, "Offline backend"; more sentences and voices: bench/offline_lipsync.py --more.
+p/b/m frames. Figures: docs/benchmarks.md, "Offline backend"; more sentences and voices: bench/offline_lipsync.py --more.
 """
 
 from __future__ import annotations
