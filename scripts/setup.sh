@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh Debian machine: system packages, a virtual environment in .venv with the
-# CPU build of torch first (a bare `torch` requirement can pull a multi-GB CUDA build), then the project.
+# torch pin first (a bare `torch` requirement can pull a multi-GB CUDA build), then the project with pip
+# alone: every other dependency comes from pyproject.toml, so this proves the declared ones suffice.
+# WITH_TEST=1 adds the test and train extras and the system packages only the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_TEST=${WITH_TEST:-0}
@@ -18,6 +20,9 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 $PIP install torch==2.13.0
-# mediapipe 0.10.14 still ships its face models inside the wheel; its jax pin is not needed.
-$PIP install --no-deps mediapipe==0.10.14
-if [ "$WITH_TEST" = 1 ]; then $PIP install -e ".[test]"; else $PIP install -e .; fi
+# A .venv made by an older setup.sh holds opencv-python-headless beside mediapipe; both install the `cv2`
+# folder, so remove both and let pip bring back the one OpenCV package mediapipe declares.
+if $PIP show opencv-python-headless >/dev/null 2>&1; then
+  $PIP uninstall -y opencv-python-headless opencv-contrib-python
+fi
+if [ "$WITH_TEST" = 1 ]; then $PIP install -e ".[train,test]"; else $PIP install -e .; fi

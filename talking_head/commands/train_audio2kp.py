@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from talking_head.commands.extras import require_extra
+
+    require_extra("tensorboard", "train", "training logs")
+
     import os
 
     from tqdm import tqdm

@@ -40,6 +40,10 @@ def _apply_overrides(config, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from talking_head.commands.extras import require_extra
+
+    require_extra("tensorboard", "train", "training logs")
+
     from tqdm import tqdm
 
     from fomm_core.training.config import load_train_config

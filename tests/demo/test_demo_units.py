@@ -140,7 +140,7 @@ def test_space_folder_has_front_matter_and_starts(tmp_path):
     import gradio
 
     assert meta["sdk_version"] == gradio.__version__
-    assert "torch" in (out / "requirements.txt").read_text()
+    assert "torch" in (out / "requirements.txt").read_text()  # generated from pyproject.toml
     assert not list(out.rglob("__pycache__"))
     with pytest.raises(FileExistsError):
         make_space(out)
