@@ -32,3 +32,41 @@ def test_one_opencv_package_declared():
     assert "mediapipe" in names and "opencv-contrib-python" in names
     assert "opencv-python-headless" not in names and "opencv-python" not in names
     assert "tensorboard" not in names and project["optional-dependencies"]["train"] == ["tensorboard>=2.14"]
+
+
+def test_import_talking_head_is_light():
+    """``import talking_head`` loads neither torch nor Gradio: the public API is loaded on first use."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, talking_head; heavy = [m for m in ('torch', 'gradio', 'cv2', 'mediapipe') if m in sys.modules]; "
+            "print(heavy)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_public_api_from_the_package_tops():
+    import audio2kp
+    import fomm_core
+    import talking_head
+    from audio2kp import Audio2KP, Audio2KPDriver
+    from audio2kp.learned_driver import Audio2KPDriver as driver_class
+    from audio2kp.model import Audio2KP as model_class
+    from fomm_core.model import FommModel
+    from fomm_core.motion_track import MotionTrack as track_class
+    from talking_head import MotionTrack, TalkingHead, Video, detect
+    from talking_head.pipeline import TalkingHead as pipeline_class
+    from talking_head.provenance import detect as detect_function
+    from talking_head.video_result import Video as video_class
+
+    assert (TalkingHead, MotionTrack, Video, detect) == (pipeline_class, track_class, video_class, detect_function)
+    assert (Audio2KP, Audio2KPDriver, fomm_core.FommModel) == (model_class, driver_class, FommModel)
+    assert {"TalkingHead", "MotionTrack", "Video", "detect"} <= set(dir(talking_head))
+    assert "Audio2KP" in dir(audio2kp)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        talking_head.Nope  # noqa: B018
+    with pytest.raises(ImportError):
+        from talking_head import Nope  # noqa: F401
