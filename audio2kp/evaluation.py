@@ -52,7 +52,7 @@ class ClipScore:
 
 @dataclass
 class EvalReport:
-    """All clips' scores plus the summaries the README quotes."""
+    """All clips' scores plus the summaries docs/benchmarks.md quotes."""
 
     clips: List[ClipScore]
     skipped: List[Tuple[str, str]] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The audio2kp learning proof on data made here (see README, "Audio2KP: model and training").
+"""The audio2kp learning proof on data made here (see docs/benchmarks.md, "audio2kp learning proof").
 
     python bench/audio2kp_learning_proof.py [--work DIR] [--steps 2000] [--wav2vec-steps 60]
 

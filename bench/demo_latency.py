@@ -6,7 +6,7 @@ through gradio_client's ``/animate``. Prints a table.
 
     python bench/demo_latency.py [--seconds 5] [--repeats 3] [--no-browser] [--model DIR]
 
-Figures depend on the machine; on a shared 2-core CPU they are low (see README).
+Figures depend on the machine; on a shared 2-core CPU they are low (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
