@@ -110,7 +110,7 @@ def _backends(pipeline: Any) -> dict:
         if not pipeline:
             raise ValueError("build_demo needs at least one pipeline")
         return dict(pipeline)
-    return {str(getattr(pipeline, "backend_name", OFFLINE_BACKEND)): pipeline}
+    return {str(pipeline.backend_name): pipeline}
 
 
 def build_demo(
