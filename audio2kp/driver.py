@@ -11,7 +11,9 @@ of video), so the pipeline never needs to window the audio.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Union, runtime_checkable
+
+import torch
 
 from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
@@ -54,3 +56,6 @@ class AudioDriver(Protocol):
             ``(T, K, 2, 2)`` in the source's keypoint space (``keypoint_space`` as this driver's). Same
             inputs and seed give the same track.
         """
+
+    def to(self, device: Union[str, torch.device]) -> "AudioDriver":
+        """Move the driver's networks (if any) to ``device``; returns ``self``."""

@@ -16,19 +16,17 @@ the video clock, conditioned on the source keypoints.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, Optional
 
 import torch
 from torch import Tensor, nn
 
-from fomm_core.atomic import atomic_output
-from fomm_core.errors import InputError
+from fomm_core.config_io import config_from_dict, config_to_dict, write_config
+from fomm_core.pretrained import CONFIG_NAME, WEIGHTS_NAME, PretrainedMixin, load_weights, place, resolve_pretrained
+from fomm_core.state_dicts import check_state_dict
 from fomm_core.keypoints import Keypoints
 from fomm_core.similarity import Similarity
 
@@ -43,10 +41,10 @@ KP_PARAMS = 6
 #: Std of the output layers' initial weights (small: start near "no motion", but not zero, so every
 #: parameter gets a gradient on the first step).
 OUTPUT_INIT_STD = 1e-3
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 #: Sub-folder of a saved model holding its Hugging Face speech encoder (wav2vec features only).
 SPEECH_ENCODER_DIR = "speech_encoder"
+#: State-dict prefix of the speech encoder's own weights (not in ``model.safetensors``).
+SPEECH_MODEL_PREFIX = "encoder.model."
 
 
 @dataclass
@@ -87,20 +85,12 @@ class Audio2KPConfig:
     overlap_frames: int = 25
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return config_to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Audio2KPConfig":
-        data = dict(data)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise InputError(f"Audio2KP config: unknown fields {sorted(unknown)}")
-        feats = data.pop("features", {})
-        feat_known = {f.name for f in dataclasses.fields(FeatureConfig)}
-        if set(feats) - feat_known:
-            raise InputError(f"Audio2KP config: unknown feature fields {sorted(set(feats) - feat_known)}")
-        return cls(features=FeatureConfig(**feats), **data)
+    def from_dict(cls, data: dict, source: str = "Audio2KP config") -> "Audio2KPConfig":
+        """Fields from a mapping (:func:`fomm_core.config_io.config_from_dict`: unknown fields refused)."""
+        return config_from_dict(cls, data, source)
 
 
 @dataclass
@@ -172,8 +162,10 @@ def latent_to_frames(latent: Tensor, first_frame: int, num_frames: int, frames_p
     return latent[:, lo] * (1 - frac) + latent[:, hi] * frac
 
 
-class Audio2KP(nn.Module):
+class Audio2KP(PretrainedMixin, nn.Module):
     """Speech + source keypoints + blink input -> expression and head pose per frame (see module doc)."""
+
+    config_class = Audio2KPConfig
 
     def __init__(self, config: Audio2KPConfig, speech_model: Optional[nn.Module] = None):
         super().__init__()
@@ -272,88 +264,43 @@ class Audio2KP(nn.Module):
 
     # -- files -----------------------------------------------------------------------------------------
 
-    def save_pretrained(self, directory: str | os.PathLike) -> None:
-        """Write ``config.json`` + ``model.safetensors`` (and the speech encoder's folder for ``wav2vec``)
-        into ``directory``, each file atomically."""
+    def weights_state(self) -> dict:
+        """The tensors of ``model.safetensors``: everything but the speech encoder (saved in its own folder)."""
+        return {k: v for k, v in super().weights_state().items() if not k.startswith(SPEECH_MODEL_PREFIX)}
+
+    def write_pretrained(self, directory: Path) -> None:
+        """``config.json`` + ``model.safetensors`` (and the speech encoder's folder for ``wav2vec``) into the
+        fresh folder ``directory`` (:meth:`save_pretrained` swaps it in atomically)."""
         from safetensors.torch import save_file
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        config = self.config.to_dict()
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items() if not k.startswith("encoder.model.")}
-        if self.config.features.kind == "wav2vec":
-            _save_speech_encoder(self.encoder.model, directory / SPEECH_ENCODER_DIR)
-            config["features"]["pretrained"] = SPEECH_ENCODER_DIR
-        _atomic_write(directory / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(config, indent=2)))
-        _atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, p, metadata={"format": "pt"}))
+        config = self.config
+        if config.features.kind == "wav2vec":
+            self.encoder.model.save_pretrained(str(directory / SPEECH_ENCODER_DIR))
+            config = replace(config, features=replace(config.features, pretrained=SPEECH_ENCODER_DIR))
+        write_config(directory / CONFIG_NAME, config, type(self).__name__)
+        save_file(self.weights_state(), str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
 
     @classmethod
-    def from_pretrained(cls, path_or_repo_id: str | os.PathLike) -> "Audio2KP":
-        """Load a model saved by :meth:`save_pretrained` from a folder or a hub repo id.
+    def from_pretrained(cls, path_or_repo_id: str | os.PathLike, subfolder: Optional[str] = None,  # type: ignore[override]
+                        torch_dtype: Optional[torch.dtype] = None, device=None) -> "Audio2KP":
+        """Load a model saved by :meth:`save_pretrained` from a folder or a hub repo id; eval mode; then cast
+        to ``torch_dtype`` and moved to ``device`` (each kept as saved when ``None``).
 
         Raises:
             InputError: missing files, a bad config, or weights that do not fit it.
         """
-        from safetensors.torch import load_file
-
         from .features.encoders import load_speech_model
-        from .hub import resolve_pretrained
 
-        folder = resolve_pretrained(path_or_repo_id)
-        try:
-            config = Audio2KPConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text()))
-        except FileNotFoundError:
-            raise InputError(f"{folder}: no {CONFIG_NAME} (not an Audio2KP model folder)") from None
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise InputError(f"{folder / CONFIG_NAME}: not a valid Audio2KP config ({exc})") from None
+        folder = resolve_pretrained(path_or_repo_id, subfolder)
+        config = cls.load_config(folder)
         speech = None
         if config.features.kind == "wav2vec":
             local = folder / config.features.pretrained
             speech = load_speech_model(str(local if local.exists() else config.features.pretrained))
         model = cls(config, speech)
-        try:
-            state = load_file(str(folder / WEIGHTS_NAME))
-        except FileNotFoundError:
-            raise InputError(f"{folder}: no {WEIGHTS_NAME}") from None
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"{folder / WEIGHTS_NAME}: unreadable weights ({exc.__class__.__name__})") from None
-        try:
-            missing, unexpected = model.load_state_dict(state, strict=False)
-        except RuntimeError as exc:  # shape mismatches
-            first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
-            raise InputError(f"{folder / WEIGHTS_NAME}: weights do not fit the config ({first})") from None
-        missing = [k for k in missing if not k.startswith("encoder.model.")]
-        if missing or unexpected:
-            raise InputError(
-                f"{folder / WEIGHTS_NAME}: weights do not fit the config (missing {missing[:3]}, unexpected {unexpected[:3]})"
-            )
-        return model.eval()
-
-
-def _save_speech_encoder(model: nn.Module, target: Path) -> None:
-    """``save_pretrained`` into a temp folder beside ``target``, then swap it in."""
-    import shutil
-
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        model.save_pretrained(str(tmp))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _atomic_write(path: Path, write) -> None:
-    with atomic_output(path) as tmp:
-        write(str(tmp))
-
-
-def __getattr__(name: str):
-    """``from audio2kp.model import Audio2KPDriver`` (re-exported lazily: the driver module imports this one)."""
-    if name == "Audio2KPDriver":
-        from .learned_driver import Audio2KPDriver
-
-        return Audio2KPDriver
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        weights = folder / WEIGHTS_NAME
+        state = load_weights(weights)
+        own = {k: v for k, v in model.state_dict().items() if not k.startswith(SPEECH_MODEL_PREFIX)}
+        check_state_dict(own, state, str(weights))
+        model.load_state_dict(state, strict=False)
+        return place(model.eval(), torch_dtype, device)

@@ -28,7 +28,8 @@ def run_case(model_dir: str, seconds: float, device: str) -> dict:
     sys.path.insert(0, str(REPO))
     from audio2kp.audio import MODEL_SAMPLE_RATE, Audio
     from audio2kp.controls import AnimationControls
-    from audio2kp.model import Audio2KP, Audio2KPConfig, Audio2KPDriver
+    from audio2kp.learned_driver import Audio2KPDriver
+    from audio2kp.model import Audio2KP, Audio2KPConfig
     from fomm_core import Keypoints
 
     model = Audio2KP.from_pretrained(model_dir) if model_dir else Audio2KP(Audio2KPConfig())

@@ -53,7 +53,8 @@ def measure(image: Path, audio: Path, out: Path, model: str, device: str) -> dic
 def _tiny_learned(folder: Path) -> Path:
     """A learned model folder with small random networks (what is measured is the pipeline's streaming)."""
     from audio2kp.features import FeatureConfig
-    from audio2kp.model import Audio2KP, Audio2KPConfig, Audio2KPDriver
+    from audio2kp.learned_driver import Audio2KPDriver
+    from audio2kp.model import Audio2KP, Audio2KPConfig
     from fomm_core import FommModel, FommRenderer
     from fomm_core.config import DenseMotionConfig, FommConfig, GeneratorConfig, KPDetectorConfig
     from talking_head.backends import Backend

@@ -39,7 +39,7 @@ STAGE_LABELS = {
 
 def _random_learned(folder: Path) -> Path:
     """Save random-weight full-size learned components (FOMM vox-256 architecture, default audio2kp)."""
-    from audio2kp.model import Audio2KPDriver
+    from audio2kp.learned_driver import Audio2KPDriver
     from audio2kp.model import Audio2KP, Audio2KPConfig
     from fomm_core import FommConfig, FommModel, FommRenderer
     from talking_head.backends import Backend

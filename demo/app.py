@@ -17,6 +17,7 @@ import atexit
 import logging
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional, Sequence
 
@@ -110,7 +111,7 @@ def _backends(pipeline: Any) -> dict:
         if not pipeline:
             raise ValueError("build_demo needs at least one pipeline")
         return dict(pipeline)
-    return {str(getattr(pipeline, "backend_name", OFFLINE_BACKEND)): pipeline}
+    return {str(pipeline.backend_name): pipeline}
 
 
 def build_demo(
@@ -352,17 +353,27 @@ def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int
                          allowed_paths=[str(settings.temp_dir)], footer_links=["api", "gradio"])
 
 
+def serve_from_args(args: Any) -> int:
+    """Serve with the parsed flags of :mod:`talking_head.commands.demo_options` over the environment's settings."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    given = {"model": args.model, "fomm_model": args.fomm_model, "concurrency": args.concurrency,
+             "temp_dir": Path(args.temp_dir) if args.temp_dir else None}
+    settings = replace(DemoSettings.from_env(), **{k: v for k, v in given.items() if v is not None})  # flags win
+    serve(settings, host=args.host, port=args.port, share=args.share)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python demo/app.py [--host --port --share --model DIR]``: the same flags as ``talking-head demo``."""
     import argparse
 
-    from talking_head.commands import demo as demo_command
+    from talking_head.commands.demo_options import HELP, add_arguments
 
-    parser = argparse.ArgumentParser(prog="demo/app.py", description=demo_command.HELP)
-    demo_command.add_arguments(parser)
+    parser = argparse.ArgumentParser(prog="demo/app.py", description=HELP)
+    add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        return demo_command.run(args)
+        return serve_from_args(args)
     except InputError as exc:
         parser.exit(2, f"demo: error: {exc}\n")
 

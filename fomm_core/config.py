@@ -10,8 +10,9 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
+from .config_io import config_from_dict, config_to_dict  # noqa: F401  (re-exported: the one serializer)
 from .errors import InputError
 from .grid import DEFAULT_KP_VARIANCE
 
@@ -19,8 +20,6 @@ logger = logging.getLogger(__name__)
 
 #: Resolution of every official preset (pixels, square).
 OFFICIAL_IMAGE_SIZE = 256
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -92,38 +91,6 @@ class FommConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: Optional[DiscriminatorConfig] = field(default_factory=DiscriminatorConfig)
     image_size: int = OFFICIAL_IMAGE_SIZE
-
-
-def config_to_dict(config: Any) -> Dict[str, Any]:
-    """A JSON-ready dict of a config dataclass (tuples become lists)."""
-    return dataclasses.asdict(config)
-
-
-def config_from_dict(cls: Type[T], data: Mapping[str, Any], source: str = "config") -> T:
-    """Build ``cls`` from a dict, refusing unknown keys (:class:`InputError` naming ``source`` and the key)."""
-    if not isinstance(data, Mapping):
-        raise InputError(f"{source}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = [k for k in data if k not in fields]
-    if unknown:
-        raise InputError(f"{source}: unknown {cls.__name__} field '{unknown[0]}'")
-    kwargs: Dict[str, Any] = {}
-    for name, value in data.items():
-        nested = _NESTED.get((cls, name))
-        if nested is not None and value is not None:
-            value = config_from_dict(nested, value, source)
-        elif name == "scales" and value is not None:
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
-
-
-_NESTED: Dict[Tuple[type, str], type] = {
-    (GeneratorConfig, "dense_motion"): DenseMotionConfig,
-    (FommConfig, "kp_detector"): KPDetectorConfig,
-    (FommConfig, "generator"): GeneratorConfig,
-    (FommConfig, "discriminator"): DiscriminatorConfig,
-}
 
 
 # ----------------------------------------------------------------------------------------------- presets

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -38,6 +39,8 @@ class FommRenderer:
     """
 
     keypoint_space = FOMM_KEYPOINT_SPACE
+    needs_face_landmarks = False
+    can_detect = True
 
     def __init__(self, model: FommModel):
         self.model = model.eval()
@@ -50,6 +53,11 @@ class FommRenderer:
     @property
     def device(self) -> torch.device:
         return next(self.model.generator.parameters()).device
+
+    def to(self, device: Union[str, torch.device]) -> "FommRenderer":
+        """Move the model to ``device``; returns ``self``."""
+        self.model.to(device)
+        return self
 
     def _check_images(self, images: Tensor, what: str) -> Tensor:
         if images.ndim != 4 or images.shape[1] != self.model.config.generator.num_channels:
@@ -64,8 +72,9 @@ class FommRenderer:
         return self.model.kp_detector(self._check_images(images, "images"))
 
     @torch.no_grad()
-    def prepare(self, source: Tensor) -> FommSourceState:
-        """Encode ``source`` ``(1, C, H, W)`` in [0, 1] once: keypoints, encoder features, motion inputs."""
+    def prepare(self, source: Tensor, landmarks: Optional[np.ndarray] = None) -> FommSourceState:
+        """Encode ``source`` ``(1, C, H, W)`` in [0, 1] once: keypoints, encoder features, motion inputs
+        (``landmarks`` are not needed: the keypoint detector finds its own keypoints)."""
         source = self._check_images(source, "source")
         if source.shape[0] != 1:
             raise ValueError(f"prepare takes one source image (batch 1), got batch {source.shape[0]}")

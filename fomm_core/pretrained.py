@@ -1,117 +1,133 @@
-"""``save_pretrained`` / ``from_pretrained`` for the FOMM components (``config.json`` + ``model.safetensors``).
+"""The one model base (as diffusers' ``ModelMixin``): ``save_pretrained`` / ``from_pretrained``.
 
-A folder holds one component; a hub repository id is fetched with ``huggingface_hub.snapshot_download``
-(which needs network access to the hub). Loading is strict: keys and shapes must match exactly.
+A saved component is a folder with ``config.json`` (:mod:`fomm_core.config_io`: class name, format version,
+the config's fields) and ``model.safetensors``. Every saved folder (a network, ``FommModel``, ``Audio2KP``,
+a TalkingHead model index) is written through :func:`fomm_core.atomic.atomic_folder` and found through
+:func:`resolve_pretrained` (a local folder, else a Hugging Face hub repo id fetched with
+``huggingface_hub.snapshot_download``, which needs network access). Loading is strict: keys and shapes
+must match exactly.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import Any, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Optional, Type, TypeVar, Union
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .atomic import atomic_output
-from .config import config_from_dict, config_to_dict
+from .atomic import atomic_folder, atomic_output
+from .config_io import read_config, read_json_object, write_config  # noqa: F401  (read_json_object re-exported)
 from .errors import InputError
 from .state_dicts import check_state_dict
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+#: Characters that mark a string as a local path rather than a hub repo id ("owner/name").
+LOCAL_PATH_STARTS = (".", "/", "~")
 
 M = TypeVar("M", bound="PretrainedMixin")
+PathLike = Union[str, Path]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
         tmp.write_bytes(data)
 
 
-def atomic_save_safetensors(tensors: dict, path: Path, metadata: Optional[dict] = None) -> None:
-    """``safetensors.torch.save_file`` through a temp file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+def resolve_pretrained(path_or_repo_id: PathLike, subfolder: Optional[str] = None) -> Path:
+    """The local folder of a saved model: ``path_or_repo_id`` itself when it is a folder, else a hub repo id
+    (``owner/name``) downloaded, or found in the hub cache, with ``snapshot_download``; then ``subfolder``.
 
-
-def resolve_pretrained_dir(path_or_repo_id: Union[str, Path], subfolder: Optional[str] = None) -> Path:
-    """A local folder as is, or a hub repo id downloaded with ``snapshot_download``; then ``subfolder``."""
-    local = Path(path_or_repo_id)
+    Raises:
+        InputError: a file instead of a folder, a missing folder, or a repo id the hub cannot give.
+    """
+    text = str(path_or_repo_id)
+    local = Path(text).expanduser()
+    if local.exists() and not local.is_dir():
+        raise InputError(f"{text}: is a file; expected a model folder")
     if not local.exists():
-        text = str(path_or_repo_id)
-        looks_like_repo = text.count("/") == 1 and not text.startswith((".", "/", "~")) and not local.suffix
+        looks_like_repo = text.count("/") == 1 and not text.startswith(LOCAL_PATH_STARTS) and not local.suffix
         if not looks_like_repo:
             raise InputError(f"{text}: no such model folder")
         try:
             from huggingface_hub import snapshot_download
 
             local = Path(snapshot_download(repo_id=text))
-        except Exception as exc:  # hub errors come in many types (network, auth, missing repo)
+        except Exception as exc:  # noqa: BLE001 - offline, unknown repo, auth: all the user's to fix
             raise InputError(f"{text}: not a local folder and the hub download failed ({type(exc).__name__})") from None
     if subfolder:
         local = local / subfolder
-    if not local.is_dir():
-        raise InputError(f"{local}: no such model folder")
+        if not local.is_dir():
+            raise InputError(f"{local}: no such model folder")
     return local
 
 
-def read_json_object(path: Path, what: str) -> dict:
-    """Read a JSON object from ``path``; InputError (naming the file and ``what`` it should be) otherwise."""
+def place(module: M, torch_dtype: Optional[torch.dtype] = None, device: Union[str, torch.device, None] = None) -> M:
+    """``module`` cast to ``torch_dtype`` (floating weights only) and moved to ``device``; ``None`` keeps each."""
+    if torch_dtype is not None and not torch_dtype.is_floating_point:
+        raise InputError(f"torch_dtype must be a floating type (torch.float32, float16, bfloat16), got {torch_dtype}")
+    if torch_dtype is not None or device is not None:
+        module.to(device=device, dtype=torch_dtype)  # type: ignore[attr-defined]
+    return module
+
+
+def load_weights(path: Path) -> Dict[str, torch.Tensor]:
+    """The tensors of a ``model.safetensors`` file (InputError naming it when missing or unreadable)."""
     if not path.is_file():
-        raise InputError(f"{path}: missing (not {what})")
+        raise InputError(f"{path}: missing")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(f"{path}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return data
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable safetensors file ({exc})") from None
+
 
 class PretrainedMixin:
-    """Adds ``save_pretrained`` / ``from_pretrained`` to an ``nn.Module`` built from ``config_class(...)``."""
+    """Adds ``save_pretrained`` / ``from_pretrained`` to an ``nn.Module`` built from ``config_class(...)``.
+
+    Subclasses with more than one config and one weights file override :meth:`write_pretrained` (files into
+    a fresh folder) and :meth:`from_pretrained`; the atomic swap and the hub lookup stay here.
+    """
 
     config_class: Type[Any]
     config: Any
 
-    def save_pretrained(self, directory: Union[str, Path]) -> None:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (each atomically)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}  # type: ignore[attr-defined]
-        atomic_save_safetensors(state, directory / WEIGHTS_NAME, metadata={"format": "pt"})
-        text = json.dumps({"class": type(self).__name__, **config_to_dict(self.config)}, indent=2)
-        atomic_write_bytes(directory / CONFIG_NAME, (text + "\n").encode("utf-8"))
+    def weights_state(self) -> Dict[str, torch.Tensor]:
+        """The tensors saved in ``model.safetensors`` (CPU, contiguous)."""
+        return {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}  # type: ignore[attr-defined]
+
+    def write_pretrained(self, directory: Path) -> None:
+        """Write ``config.json`` and ``model.safetensors`` into the fresh folder ``directory``."""
+        write_config(directory / CONFIG_NAME, self.config, type(self).__name__)
+        save_file(self.weights_state(), str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+
+    def save_pretrained(self, directory: PathLike, replace_any: bool = False) -> None:
+        """Write the folder atomically (built beside ``directory``, then swapped in whole).
+
+        An existing saved model there is replaced; a folder of other files only with ``replace_any``.
+        """
+        with atomic_folder(directory, replace_any=replace_any) as tmp:
+            self.write_pretrained(tmp)
 
     @classmethod
     def load_config(cls, directory: Path) -> Any:
-        path = directory / CONFIG_NAME
-        data = read_json_object(path, f"a saved {cls.__name__} folder")
-        saved_class = data.pop("class", cls.__name__)
-        if saved_class != cls.__name__:
-            raise InputError(f"{path}: holds a {saved_class}, not a {cls.__name__}")
-        return config_from_dict(cls.config_class, data, str(path))
+        return read_config(Path(directory) / CONFIG_NAME, cls.config_class, cls.__name__)
 
     @classmethod
-    def from_pretrained(cls: Type[M], path_or_repo_id: Union[str, Path], subfolder: Optional[str] = None) -> M:
-        """Load from a folder (or hub repo id) written by :meth:`save_pretrained`; eval mode, strict keys."""
-        directory = resolve_pretrained_dir(path_or_repo_id, subfolder)
+    def from_pretrained(cls: Type[M], path_or_repo_id: PathLike, subfolder: Optional[str] = None,
+                        torch_dtype: Optional[torch.dtype] = None, device: Union[str, torch.device, None] = None) -> M:
+        """Load from a folder (or hub repo id) written by :meth:`save_pretrained`; eval mode, strict keys;
+        then cast to ``torch_dtype`` and moved to ``device`` (each kept as saved when ``None``)."""
+        directory = resolve_pretrained(path_or_repo_id, subfolder)
         model = cls(cls.load_config(directory))  # type: ignore[call-arg]
         weights = directory / WEIGHTS_NAME
-        if not weights.is_file():
-            raise InputError(f"{weights}: missing")
-        try:
-            state = load_file(str(weights))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise InputError(f"{weights}: not a readable safetensors file ({exc})") from None
-        model.load_checked_state_dict(state, str(weights))
+        model.load_checked_state_dict(load_weights(weights), str(weights))
         model.eval()  # type: ignore[attr-defined]
-        return model
+        return place(model, torch_dtype, device)
 
     def load_checked_state_dict(self, state: dict, source: str) -> None:
         """Strictly load ``state`` after checking every key and shape (:class:`InputError` otherwise)."""

@@ -6,8 +6,10 @@ is prepared once per clip; only :meth:`Renderer.render` runs per frame batch.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Optional, Protocol, Union, runtime_checkable
 
+import numpy as np
+import torch
 from torch import Tensor
 
 from .keypoints import Keypoints
@@ -20,13 +22,24 @@ class Renderer(Protocol):
     Attributes:
         keypoint_space: the keypoints this renderer understands (see ``MotionTrack.keypoint_space``).
         image_size: the square resolution (pixels) the renderer works at.
+        needs_face_landmarks: its keypoints are face landmarks: :meth:`prepare` needs a face in the source
+            (and takes the landmarks when the caller already found them); it cannot animate a faceless image.
+        can_detect: :meth:`detect` finds its keypoints in any frame (so a video's motion can be read).
+        device: where its networks run.
     """
 
     keypoint_space: str
     image_size: int
+    needs_face_landmarks: bool
+    can_detect: bool
 
-    def prepare(self, source: Tensor) -> Any:
-        """Encode the source once: ``source`` is ``(1, 3, H, W)`` in [0, 1] at ``image_size``.
+    @property
+    def device(self) -> torch.device:
+        """Where the renderer's networks run (CPU for one without networks)."""
+
+    def prepare(self, source: Tensor, landmarks: Optional[np.ndarray] = None) -> Any:
+        """Encode the source once: ``source`` is ``(1, 3, H, W)`` in [0, 1] at ``image_size``; ``landmarks``
+        ``(478, 2)`` face landmarks in its pixels when known (used when ``needs_face_landmarks``, else ignored).
 
         Returns an opaque state (its keypoints via ``state.keypoints``, plus whatever features the
         renderer reuses per frame).
@@ -34,3 +47,10 @@ class Renderer(Protocol):
 
     def render(self, state: Any, motion: Keypoints) -> Tensor:
         """Render ``motion`` (``(B, K, 2)`` values, Jacobians) to ``(B, 3, H, W)`` frames in [0, 1]."""
+
+    def detect(self, images: Tensor) -> Keypoints:
+        """Keypoints of ``(B, 3, H, W)`` frames in [0, 1] at ``image_size``; only when ``can_detect`` (otherwise
+        :class:`~fomm_core.errors.InputError`)."""
+
+    def to(self, device: Union[str, torch.device]) -> "Renderer":
+        """Move the renderer's networks to ``device``; returns ``self``."""

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import torch
 
 from audio2kp.driver import AudioDriver
-from fomm_core.errors import InputError
+from fomm_core.atomic import atomic_folder
 from fomm_core.renderer import Renderer
 
 from .model_index import LEARNED, OFFLINE, ModelIndex
@@ -54,24 +54,17 @@ class Backend:
     @property
     def needs_landmarks(self) -> bool:
         """Whether the renderer's keypoints are face landmarks (it cannot work without a face)."""
-        return hasattr(self.renderer, "prepare_with_landmarks")
+        return self.renderer.needs_face_landmarks
 
     def prepare(self, source: torch.Tensor, landmarks: Optional[np.ndarray] = None):
         """``renderer.prepare`` for the source crop ``(1, 3, S, S)`` in [0, 1]; a landmark renderer is given the
         ``(478, 2)`` landmarks already found (crop pixels) instead of searching the crop again."""
-        if landmarks is not None and self.needs_landmarks:
-            return self.renderer.prepare_with_landmarks(source, landmarks)
-        return self.renderer.prepare(source)
+        return self.renderer.prepare(source, landmarks if self.needs_landmarks else None)
 
-    def to(self, device=None, dtype: Optional[torch.dtype] = None) -> "Backend":
-        """Move the driver's and renderer's torch modules: parts with their own ``.to`` are asked to move,
-        otherwise a ``.model`` module they hold is moved."""
-        for part in (self.driver, self.renderer):
-            mover = getattr(part, "to", None)
-            if callable(mover):
-                mover(device, dtype) if dtype is not None else mover(device)
-            elif isinstance(getattr(part, "model", None), torch.nn.Module):
-                part.model.to(device)
+    def to(self, device: Union[str, torch.device]) -> "Backend":
+        """Move the driver's and the renderer's networks to ``device`` (both protocols declare ``to``)."""
+        self.driver.to(device)
+        self.renderer.to(device)
         return self
 
 
@@ -83,45 +76,27 @@ def offline_backend() -> Backend:
     return Backend(OFFLINE, OfflineDriver(), LandmarkWarpRenderer())
 
 
-def learned_backend(folder: Path) -> Backend:
+def learned_backend(folder: Path, index: Optional[ModelIndex] = None) -> Backend:
     """The learned backend from a folder with ``model_index.json`` (see :mod:`talking_head.model_index`)."""
-    from audio2kp.model import Audio2KPDriver
+    from audio2kp.learned_driver import Audio2KPDriver
     from audio2kp.model import Audio2KP
     from fomm_core import FommModel, FommRenderer
 
     folder = Path(folder)
-    index = ModelIndex.load(folder)
+    index = index or ModelIndex.load(folder)
     fomm = FommModel.from_pretrained(folder / index.fomm)
     audio_model = Audio2KP.from_pretrained(folder / index.audio2kp)
     return Backend(LEARNED, Audio2KPDriver(audio_model), FommRenderer(fomm), folder)
 
 
 def save_learned(backend: Backend, folder: Path) -> None:
-    """Write a learned backend as ``folder/model_index.json`` + ``fomm/`` + ``audio2kp/``."""
+    """Write a learned backend as ``folder/model_index.json`` + ``fomm/`` + ``audio2kp/``, atomically (the
+    whole folder is built beside ``folder`` and swapped in)."""
     if backend.name != LEARNED:
         raise ValueError("only the learned backend has weights to save; the offline backend needs none")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     index = ModelIndex()
-    backend.renderer.model.save_pretrained(folder / index.fomm)
-    backend.driver.model.save_pretrained(folder / index.audio2kp)
-    index.save(folder)  # last: a folder without its index is never mistaken for a complete one
-
-
-def resolve_folder(dir_or_repo_id: str) -> Path:
-    """A local folder as is; anything else is taken for a Hugging Face hub repo id (``snapshot_download``)."""
-    path = Path(dir_or_repo_id).expanduser()
-    if path.is_dir():
-        return path
-    if path.exists():
-        raise InputError(f"{dir_or_repo_id}: is a file; give the model folder (the one with model_index.json)")
-    if dir_or_repo_id.count("/") != 1 or dir_or_repo_id.startswith((".", "/", "~")):
-        raise InputError(f"{dir_or_repo_id}: no such model folder")
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(dir_or_repo_id))
-    except Exception as exc:  # noqa: BLE001 - offline machines, unknown repos, auth: all the user's to fix
-        raise InputError(
-            f"{dir_or_repo_id}: not a local folder, and the hub repo could not be fetched ({exc.__class__.__name__})"
-        ) from None
+    with atomic_folder(folder) as tmp:
+        for sub, model in ((index.fomm, backend.renderer.model), (index.audio2kp, backend.driver.model)):
+            (tmp / sub).mkdir()
+            model.write_pretrained(tmp / sub)
+        index.save(tmp)

@@ -30,6 +30,7 @@ from torch import Tensor
 from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
 from fomm_core.relative import normalize_kp
+from fomm_core.renderer import Renderer
 
 from .media.image import ImageLike, fit_square, load_image
 from .media.video_reader import iter_batches, probe_video, read_audio
@@ -265,15 +266,8 @@ def drive(
     return Path(output)
 
 
-def _device_of(renderer: Any) -> torch.device:
-    device = getattr(renderer, "device", None)
-    if device is not None:
-        return torch.device(device)
-    parameters = getattr(renderer, "parameters", None)
-    if callable(parameters):
-        for p in parameters():
-            return p.device
-    return torch.device("cpu")
+def _device_of(renderer: Renderer) -> torch.device:
+    return torch.device(renderer.device)
 
 
 __all__ = [

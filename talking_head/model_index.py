@@ -2,7 +2,7 @@
 
 A learned folder looks like::
 
-    model_index.json          {"_class_name": "TalkingHead", "backend": "learned", "fomm": "fomm", "audio2kp": "audio2kp"}
+    model_index.json          {"_class_name": "TalkingHead", "_format_version": 1, "backend": "learned", "fomm": "fomm", "audio2kp": "audio2kp"}
     fomm/config.json          FOMM keypoint detector + generator (fomm_core.FommModel's own layout:
     fomm/kp_detector/...      one subfolder per network, each config.json + model.safetensors)
     fomm/generator/...
@@ -12,21 +12,20 @@ A learned folder looks like::
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import List, Optional
 
-from fomm_core.atomic import atomic_output
+from fomm_core.config_io import read_config, write_config
 from fomm_core.errors import InputError
+from fomm_core.model import FommModel
+from fomm_core.pretrained import CONFIG_NAME, WEIGHTS_NAME
 
 INDEX_FILE = "model_index.json"
 CLASS_NAME = "TalkingHead"
 LEARNED = "learned"
 OFFLINE = "offline"
 BACKENDS = (OFFLINE, LEARNED)
-#: Files every learned component folder holds.
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 
 
 @dataclass
@@ -44,36 +43,40 @@ class ModelIndex:
     audio2kp: str = "audio2kp"
 
     def save(self, folder: Path) -> None:
-        data = {"_class_name": CLASS_NAME, **asdict(self)}
-        path = Path(folder) / INDEX_FILE
-        with atomic_output(path) as tmp, open(tmp, "w") as f:
-            json.dump(data, f, indent=2)
+        write_config(Path(folder) / INDEX_FILE, self, CLASS_NAME)
 
     @classmethod
     def load(cls, folder: Path) -> "ModelIndex":
         path = Path(folder) / INDEX_FILE
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: unreadable model index ({exc.__class__.__name__})") from None
-        if not isinstance(data, dict) or data.get("_class_name") != CLASS_NAME:
-            raise InputError(f"{path}: not a {CLASS_NAME} model index")
-        index = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        index = read_config(path, cls, CLASS_NAME)
         if index.backend not in BACKENDS:
             raise InputError(f"{path}: unknown backend {index.backend!r} (expected one of {', '.join(BACKENDS)})")
         return index
 
+    def missing_files(self, folder: Path) -> List[str]:
+        """The files a complete learned folder needs that ``folder`` lacks (paths relative to it)."""
+        folder = Path(folder)
+        missing = [f"{self.fomm}/{name}" for name in FommModel.missing_files(folder / self.fomm)]
+        missing += [f"{self.audio2kp}/{name}" for name in (CONFIG_NAME, WEIGHTS_NAME)
+                    if not (folder / self.audio2kp / name).is_file()]
+        return missing
 
-def has_learned_weights(folder: Path) -> bool:
-    """Whether ``folder`` holds a learned model index whose component folders each have a ``config.json``
-    and safetensors weights (directly or in per-network subfolders, as ``FommModel`` saves them)."""
+
+def inspect_folder(folder: Path) -> Optional[ModelIndex]:
+    """The index of a model folder: ``None`` for an empty folder (no weights: the offline backend), the
+    index of a complete one.
+
+    Raises:
+        InputError: a folder that is neither empty nor complete, naming what is missing.
+    """
     folder = Path(folder)
+    if not any(folder.iterdir()):
+        return None
     if not (folder / INDEX_FILE).is_file():
-        return False
+        raise InputError(f"{folder}: not a model folder: no {INDEX_FILE} (and the folder is not empty)")
     index = ModelIndex.load(folder)
-    if index.backend != LEARNED:
-        return False
-    return all(
-        (folder / sub / CONFIG_FILE).is_file() and any((folder / sub).rglob("*.safetensors"))
-        for sub in (index.fomm, index.audio2kp)
-    )
+    if index.backend == LEARNED:
+        missing = index.missing_files(folder)
+        if missing:
+            raise InputError(f"{folder}: incomplete learned model folder: missing {', '.join(missing)}")
+    return index

@@ -21,10 +21,12 @@ from audio2kp.audio import Audio, AudioLike, load_audio, MODEL_SAMPLE_RATE
 from audio2kp.controls import AnimationControls
 from fomm_core.errors import InputError
 
-from .backends import Backend, learned_backend, offline_backend, resolve_folder, save_learned
+from fomm_core.pretrained import resolve_pretrained
+
+from .backends import Backend, learned_backend, offline_backend, save_learned
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
 from .faces.paste import FEATHER_FRACTION
-from .model_index import BACKENDS, LEARNED, OFFLINE, has_learned_weights
+from .model_index import BACKENDS, LEARNED, OFFLINE, inspect_folder
 from .provenance import OutputMarks
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
 from .stage_times import StageTimes
@@ -51,59 +53,86 @@ class TalkingHead:
     Args:
         backend: the driver + renderer pair.
         device: where the renderer runs.
-        dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`to`).
+        dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`autocast`).
     """
 
     def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
         self.backend = backend
         self.device = torch.device(device)
-        self.dtype = dtype
+        self.dtype = torch.float32
+        self.autocast(dtype)
 
     @classmethod
     def from_pretrained(
-        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None
+        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None, *,
+        torch_dtype: Optional[torch.dtype] = None, device: Union[str, torch.device, None] = None,
+        autocast_dtype: Optional[torch.dtype] = None,
     ) -> "TalkingHead":
         """Load a pipeline.
 
         Args:
             dir_or_repo_id: a folder with ``model_index.json`` and a subfolder per component (``fomm/``,
                 ``audio2kp/``, each with ``config.json`` + ``model.safetensors``), or a hub repo id; ``None``
-                (or a folder without learned weights) gives the offline backend.
+                (or an empty folder) gives the offline backend.
             backend: ``"offline"`` or ``"learned"`` to force one; by default the weights decide.
+            torch_dtype: the weights' dtype; only ``torch.float32`` (the FOMM networks' batch norm and
+                Jacobian inversion need it): for half precision use ``autocast_dtype``.
+            device: where the models run (default CPU).
+            autocast_dtype: run the models under ``torch.autocast`` in this dtype (see :meth:`autocast`).
 
         Raises:
-            InputError: unknown backend, ``"learned"`` without weights, unreadable folder.
+            InputError: unknown backend, ``"learned"`` without weights, a folder that is neither empty nor
+                complete (naming what is missing), unreadable files.
         """
         if backend is not None and backend not in BACKENDS:
             raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        folder = None if dir_or_repo_id is None else resolve_folder(str(dir_or_repo_id))
-        learned_here = folder is not None and has_learned_weights(folder)
-        if backend == LEARNED and not learned_here:
-            where = "no model folder was given" if folder is None else f"{folder} holds no learned weights"
-            raise InputError(f"the learned backend needs weights, but {where} (model_index.json + fomm/ + audio2kp/)")
-        if backend == OFFLINE or not learned_here:
-            return cls(offline_backend())
-        return cls(learned_backend(folder))
+        if torch_dtype not in (None, torch.float32):
+            raise InputError(
+                f"torch_dtype {torch_dtype} is not supported: the pipeline's weights stay torch.float32; pass "
+                "autocast_dtype=torch.bfloat16 (or float16) to run it in mixed precision"
+            )
+        if backend == OFFLINE:
+            pipeline = cls(offline_backend())
+        else:
+            folder = None if dir_or_repo_id is None else resolve_pretrained(dir_or_repo_id)
+            index = None if folder is None else inspect_folder(folder)
+            if index is not None and index.backend == LEARNED:
+                pipeline = cls(learned_backend(folder, index))
+            elif backend == LEARNED:
+                where = "no model folder was given" if folder is None else f"{folder} holds no learned weights"
+                raise InputError(f"the learned backend needs weights, but {where} (model_index.json + fomm/ + audio2kp/)")
+            else:
+                pipeline = cls(offline_backend())
+        if device is not None:
+            pipeline.to(device)
+        if autocast_dtype is not None:
+            pipeline.autocast(autocast_dtype)
+        return pipeline
 
     def save_pretrained(self, folder: Union[str, os.PathLike]) -> None:
         """Write the learned components as ``model_index.json`` + ``fomm/`` + ``audio2kp/`` (reload with
-        :meth:`from_pretrained`)."""
+        :meth:`from_pretrained`), atomically."""
         save_learned(self.backend, Path(folder))
 
     @property
     def backend_name(self) -> str:
         return self.backend.name
 
-    def to(self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None) -> "TalkingHead":
-        """Move the models to ``device``; ``dtype`` (``torch.float16`` / ``torch.bfloat16``) runs the driver and
-        renderer under ``torch.autocast`` (weights stay float32, so any backend takes it). Returns ``self``."""
-        if device is not None:
-            self.device = torch.device(device)
-        if dtype is not None:
-            if dtype not in (torch.float32, torch.float16, torch.bfloat16):
-                raise InputError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}")
-            self.dtype = dtype
+    def to(self, device: Union[str, torch.device]) -> "TalkingHead":
+        """Move the models to ``device`` (their weights stay float32; see :meth:`autocast`). Returns ``self``."""
+        if isinstance(device, torch.dtype):
+            raise InputError("TalkingHead.to takes a device; for half precision use .autocast(torch.bfloat16)")
+        self.device = torch.device(device)
         self.backend.to(self.device)
+        return self
+
+    def autocast(self, dtype: torch.dtype) -> "TalkingHead":
+        """Run the driver and renderer under ``torch.autocast`` in ``dtype`` (``torch.float16`` /
+        ``torch.bfloat16``; ``torch.float32`` turns it off). The weights are not cast: they stay float32, so
+        any backend takes it. Returns ``self``."""
+        if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+            raise InputError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}")
+        self.dtype = dtype
         return self
 
     def _autocast(self):
@@ -164,7 +193,7 @@ class TalkingHead:
             raise InputError(f"fps must be in (0, 240], got {fps}")
         if size is not None and not 16 <= int(size) <= 8192:
             raise InputError(f"size must be between 16 and 8192 pixels, got {size}")
-        if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
+        if reference_video is not None and not self.backend.renderer.can_detect:
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
         times = StageTimes(cpu=StageTimes())

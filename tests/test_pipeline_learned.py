@@ -111,7 +111,7 @@ def test_saved_learned_video_has_audio(th, astronaut, speech_wav, tmp_path):
 
 
 def test_progress_callback_and_mixed_precision(model_dir, astronaut, speech_wav):
-    th = TalkingHead.from_pretrained(model_dir).to("cpu", torch.bfloat16)
+    th = TalkingHead.from_pretrained(model_dir, device="cpu", autocast_dtype=torch.bfloat16)
     calls = []
     video = th.animate(astronaut, speech_wav, mode="crop", watermark=False, progress=lambda d, t: calls.append((d, t)))
     frames = video.frames

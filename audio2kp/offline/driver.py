@@ -81,6 +81,10 @@ class OfflineDriver:
         self.config = config or OfflineDriverConfig()
         self._recognizer: Optional[PhonemeRecognizer] = None
 
+    def to(self, device) -> "OfflineDriver":
+        """Nothing to move (no networks; it runs on the CPU); returns ``self``."""
+        return self
+
     @property
     def recognizer(self) -> PhonemeRecognizer:
         if self._recognizer is None:

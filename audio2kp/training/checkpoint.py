@@ -8,41 +8,17 @@ A checkpoint is a folder ``checkpoints/step_<N>/`` holding ``state.pt`` (rank 0)
 
 from __future__ import annotations
 
-import random
 import re
 import shutil
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
+
+from fomm_core.training.runtime import prune_checkpoints, rng_state
 
 STEP_DIR = re.compile(r"^step_(\d{8})$")
 STATE_FILE = "state.pt"
-
-
-def rng_state() -> dict:
-    """This process's random number generator states, as tensors (loadable with ``weights_only``)."""
-    np_state = np.random.get_state()
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
-        "numpy_pos": torch.tensor([np_state[2], np_state[3]], dtype=torch.int64),
-        "numpy_gauss": torch.tensor([np_state[4]], dtype=torch.float64),
-        "python": torch.tensor(list(random.getstate()[1]), dtype=torch.int64),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    pos, gauss = state["numpy_pos"].tolist(), float(state["numpy_gauss"][0])
-    np.random.set_state(("MT19937", state["numpy_keys"].numpy().astype(np.uint32), int(pos[0]), int(pos[1]), gauss))
-    random.setstate((3, tuple(int(x) for x in state["python"].tolist()), None))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(state["cuda"])
 
 
 def step_dir(root: Path, step: int) -> Path:
@@ -73,9 +49,7 @@ def finish(tmp: Path, root: Path, step: int, state: dict, keep: int) -> Path:
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)
-    done = sorted(p for p in root.iterdir() if STEP_DIR.match(p.name))
-    for old in done[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+    prune_checkpoints(sorted(p for p in root.iterdir() if STEP_DIR.match(p.name)), keep)
     return final
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+from fomm_core.config_io import config_from_dict, config_to_dict
 from fomm_core.errors import InputError
 
 
@@ -92,11 +92,6 @@ class TrainConfig:
     loss: LossWeights = field(default_factory=LossWeights)
 
     def __post_init__(self) -> None:
-        if isinstance(self.loss, dict):
-            unknown = set(self.loss) - {f.name for f in dataclasses.fields(LossWeights)}
-            if unknown:
-                raise InputError(f"training config: unknown loss weights {sorted(unknown)}")
-            self.loss = LossWeights(**self.loss)
         if self.source_frame not in ("random", "first"):
             raise InputError(f"training config: source_frame must be 'random' or 'first', got {self.source_frame!r}")
         for name in ("window_frames", "batch_size", "steps", "checkpoint_every", "val_every", "log_every"):
@@ -104,23 +99,16 @@ class TrainConfig:
                 raise InputError(f"training config: {name} must be at least 1")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "training config") -> "TrainConfig":
-        if not isinstance(data, dict):
-            raise InputError(f"{source}: expected a mapping of settings")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise InputError(f"{source}: unknown settings {sorted(unknown)}")
-        missing = {"data_dir", "out_dir"} - set(data)
-        if missing:
-            raise InputError(f"{source}: missing {sorted(missing)}")
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise InputError(f"{source}: {exc}") from None
+        """Fields from a mapping (:func:`fomm_core.config_io.config_from_dict`: unknown fields refused)."""
+        if isinstance(data, dict):
+            missing = {"data_dir", "out_dir"} - set(data)
+            if missing:
+                raise InputError(f"{source}: missing {sorted(missing)}")
+        return config_from_dict(cls, data, source)
 
 
 def load_train_config(path: str | Path) -> TrainConfig:

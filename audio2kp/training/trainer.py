@@ -10,23 +10,22 @@ model with ``save_pretrained`` to ``out_dir/model``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import random
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional
 
-import numpy as np
 import torch
-import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
+from fomm_core.config_io import write_config
 from fomm_core.errors import InputError
+from fomm_core.training.runtime import (
+    DistInfo, MetricsLog, cleanup_distributed, seed_everything, set_rng_state, setup_distributed,
+)
 
 from ..audio import MODEL_SAMPLE_RATE
 from ..model import Audio2KP, Audio2KPConfig
@@ -38,51 +37,12 @@ from .losses import compute_losses
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
+TRAIN_CONFIG_FILE = "train_config.json"
 BAD_SHARDS_FILE = "bad_shards.txt"
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoints"
 #: Seed offset of the validation windows (so they differ from training draws).
 VAL_SEED_OFFSET = 1_000_003
-
-
-@dataclass
-class Runtime:
-    """Where this process stands in a (possibly distributed) run."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            dist.barrier()
-
-    def mean(self, value: float) -> float:
-        if self.world == 1:
-            return value
-        t = torch.tensor([value], dtype=torch.float64, device=self.device if self.device.type == "cuda" else "cpu")
-        dist.all_reduce(t)
-        return float(t[0]) / self.world
-
-
-def setup_runtime(device: str) -> Runtime:
-    """Read torchrun's environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``) and start the process group."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("training config: device 'cuda' asked for, but no GPU is available")
-    dev = torch.device("cuda", local) if use_cuda else torch.device("cpu")
-    if use_cuda:
-        torch.cuda.set_device(dev)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
-    return Runtime(rank, world, local, dev)
 
 
 def lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
@@ -100,7 +60,7 @@ def lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
 class Trainer:
     """One process's share of a training run (see the module docstring)."""
 
-    def __init__(self, cfg: TrainConfig, rt: Runtime):
+    def __init__(self, cfg: TrainConfig, rt: DistInfo):
         self.cfg, self.rt = cfg, rt
         self.out = Path(cfg.out_dir)
         self.ckpt_root = self.out / CHECKPOINT_DIR
@@ -110,19 +70,13 @@ class Trainer:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.backends.cudnn.benchmark = False
             torch.use_deterministic_algorithms(True, warn_only=True)
-        self._seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         self._build_data()
         self._build_model()
         self.step = 0
         self.writer = None
 
     # -- setup -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _seed_everything(seed: int) -> None:
-        torch.manual_seed(seed)
-        np.random.seed(seed % 2**32)
-        random.seed(seed)
 
     def _build_data(self) -> None:
         cfg = self.cfg
@@ -139,14 +93,14 @@ class Trainer:
         self.model_config = Audio2KPConfig.from_dict({**cfg.model, "num_keypoints": self.num_keypoints, "fps": self.fps})
         self.context = int(math.ceil(self.model_config.audio_context_s * MODEL_SAMPLE_RATE))
         per_epoch = cfg.windows_per_epoch or sum(c.num_frames for c in sel.train) // cfg.window_frames
-        per_epoch = max(per_epoch, cfg.batch_size * self.rt.world)
+        per_epoch = max(per_epoch, cfg.batch_size * self.rt.world_size)
         self.train_set = WindowDataset(sel.train, cfg.window_frames, self.context, per_epoch, cfg.seed,
                                        cfg.source_frame, cfg.gain_db)
         self.val_set = None
         if sel.val:
             self.val_set = WindowDataset(sel.val, cfg.window_frames, self.context, cfg.val_windows,
                                          cfg.seed + VAL_SEED_OFFSET, cfg.source_frame, None)
-        self.sampler = DistributedSampler(self.train_set, num_replicas=self.rt.world, rank=self.rt.rank,
+        self.sampler = DistributedSampler(self.train_set, num_replicas=self.rt.world_size, rank=self.rt.rank,
                                           shuffle=True, seed=cfg.seed, drop_last=True)
         self.steps_per_epoch = len(self.sampler) // cfg.batch_size
         if self.steps_per_epoch < 1:
@@ -168,7 +122,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
         self.net = self.model
-        if self.rt.world > 1:
+        if self.rt.distributed:
             ids = [self.rt.device.index] if self.rt.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
         self.autocast = self.rt.device.type == "cuda" and cfg.bf16
@@ -186,7 +140,7 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
         if rng is not None:
-            checkpoint.set_rng_state(rng)
+            set_rng_state(rng)
         logger.info("resumed from %s (step %d)", folder, self.step)
         return True
 
@@ -266,25 +220,15 @@ class Trainer:
             self.writer = SummaryWriter(str(self.out / "tensorboard"))
         for k, v in values.items():
             self.writer.add_scalar(f"{kind}/{k}", v, self.step)
-        with open(self.out / METRICS_FILE, "a") as fh:
-            fh.write(json.dumps({"step": self.step, "kind": kind, **values}) + "\n")
-
-    def _end_cut_line(self) -> None:
-        """After a crash mid-write, end the cut-off last line of ``metrics.jsonl`` so new rows stay readable."""
-        path = self.out / METRICS_FILE
-        if path.exists() and path.stat().st_size > 0:
-            with open(path, "rb+") as fh:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    fh.write(b"\n")
+        MetricsLog(self.out / METRICS_FILE).append({"step": self.step, "kind": kind, **values})
 
     def run(self, stop_at_step: Optional[int] = None, progress: Optional[Callable[[int, dict], None]] = None) -> Optional[Path]:
         """Train until ``cfg.steps`` (or ``stop_at_step``). Returns the saved model folder when finished."""
         cfg = self.cfg
         if self.rt.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-            self._end_cut_line()
+            write_config(self.out / TRAIN_CONFIG_FILE, cfg, "Audio2KPTrainConfig")
+            MetricsLog(self.out / METRICS_FILE).repair()
         self.resume()
         end = min(cfg.steps, stop_at_step) if stop_at_step is not None else cfg.steps
         batches = self.batches(self.step)
@@ -315,25 +259,15 @@ class Trainer:
 def train(cfg: TrainConfig, stop_at_step: Optional[int] = None,
           progress: Optional[Callable[[int, dict], None]] = None) -> Optional[Path]:
     """Run (or resume) training in this process; under ``torchrun`` every process calls this."""
-    rt = setup_runtime(cfg.device)
+    rt = setup_distributed(cfg.device)
     try:
         trainer = Trainer(cfg, rt)
         return trainer.run(stop_at_step, progress)
     finally:
-        if rt.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+        cleanup_distributed()
 
 
 def read_metrics(out_dir: str | Path, kind: str = "train") -> List[dict]:
     """The logged rows of ``kind``; for steps logged twice (a crash, then a resume) the last one wins."""
-    rows = {}
-    path = Path(out_dir) / METRICS_FILE
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by kill -9
-                continue
-            if row.get("kind") == kind:
-                rows[row["step"]] = row
+    rows = {row["step"]: row for row in MetricsLog(Path(out_dir) / METRICS_FILE).rows() if row.get("kind") == kind}
     return [rows[s] for s in sorted(rows)]

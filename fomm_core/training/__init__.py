@@ -7,7 +7,7 @@ Public API::
 
 Modules: ``config`` (typed configs and presets), ``data`` / ``video_io`` / ``augment`` (frame pairs from
 videos), ``transform`` (random TPS), ``losses`` / ``objective`` / ``vgg`` (loss terms), ``networks``
-(what DDP wraps), ``trainer``, ``checkpoint``, ``distributed``, ``evaluation``, ``visualize``.
+(what DDP wraps), ``trainer``, ``checkpoint``, ``runtime`` (processes, RNG, rotation, metrics; shared with audio2kp), ``evaluation``, ``visualize``.
 """
 
 from .config import TrainConfig, load_train_config

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
 
+from ..atomic import atomic_output
 from ..errors import InputError
+from .runtime import prune_checkpoints, rng_state
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +51,6 @@ def latest_checkpoint(output_dir: Path) -> Optional[Path]:
     return found[-1] if found else None
 
 
-def rng_state() -> Dict[str, Any]:
-    state: Dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng_state(state: Dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def save_checkpoint(output_dir: Path, position: Position, states: Dict[str, Any], config: Dict[str, Any],
                     keep: int = 2) -> Path:
     """Write one checkpoint atomically and delete all but the newest ``keep``."""
@@ -75,16 +62,9 @@ def save_checkpoint(output_dir: Path, position: Position, states: Dict[str, Any]
         "rng": rng_state(),
         "config_json": json.dumps(config),
     }
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix=".pt") as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    for old in list_checkpoints(output_dir)[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
+    prune_checkpoints(list_checkpoints(output_dir), keep)
     return path
 
 

@@ -7,13 +7,13 @@ a FOMM preset name, an official yaml file, or a mapping of :class:`fomm_core.con
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ..config_io import config_from_dict as from_dict
+from ..config_io import config_to_dict as to_dict
 from ..errors import InputError
 from .augment import AugmentConfig
 from .data import DataConfig
@@ -111,46 +111,6 @@ TRAIN_PRESETS: Dict[str, Callable[[], TrainConfig]] = {
 
 
 # --------------------------------------------------------------------------------------- dict round trip
-
-
-def to_dict(config: Any) -> Dict[str, Any]:
-    """JSON-ready dict of a dataclass config."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
-
-
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where)
-    if origin is Union:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _convert(args[0], value, where) if len(args) == 1 else value
-    if origin in (tuple, Tuple):
-        if not isinstance(value, (list, tuple)):
-            raise InputError(f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(tp)
-        inner = args[0] if args else Any
-        return tuple(_convert(inner, v, where) for v in value)
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, bool, str) and not isinstance(value, tp):
-        raise InputError(f"{where}: expected {tp.__name__}, got {value!r}")
-    return value
-
-
-def from_dict(cls: type, data: Any, where: str = "config") -> Any:
-    """Build dataclass ``cls`` from a mapping; unknown keys are an :class:`InputError` naming them."""
-    if not isinstance(data, Mapping):
-        raise InputError(f"{where}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = [k for k in data if k not in names]
-    if unknown:
-        raise InputError(f"{where}: unknown field '{unknown[0]}' in {cls.__name__}")
-    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
-    return cls(**kwargs)
 
 
 def _merge(base: Dict[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:

@@ -9,7 +9,6 @@ exactly where the run stopped; the final networks are written with ``save_pretra
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import warnings
@@ -24,13 +23,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..errors import InputError
-from .checkpoint import Position, latest_checkpoint, load_checkpoint, position_of, restore_rng_state, save_checkpoint
+from .checkpoint import Position, latest_checkpoint, load_checkpoint, position_of, save_checkpoint
 from ..config import FommConfig
 from .config import TrainConfig, to_dict
 from .data import EpochBatchSampler, FramePairDataset, collate_pairs, scan_videos, split_folder
-from .distributed import DistInfo, barrier, setup_distributed
 from .networks import MotionPair, build_model, load_initial_weights, resolve_model_config, save_model
 from .objective import Objective
+from .runtime import DistInfo, MetricsLog, set_rng_state, setup_distributed
 from .transform import RandomTransform
 from .vgg import VGG19Features, resolve_vgg_file
 from .visualize import training_picture
@@ -213,7 +212,7 @@ class Trainer:
         if self.dist.is_main:
             path = save_checkpoint(self.output_dir, self.position, self._network_states(), to_dict(self.config))
             logger.info("checkpoint %s", path)
-        barrier(self.dist)
+        self.dist.barrier()
         return path
 
     def _load_states(self, payload: dict) -> None:
@@ -236,7 +235,7 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"{path}: does not fit this training config ({first}); use another output folder") from None
-        restore_rng_state(payload["rng"])
+        set_rng_state(payload["rng"])
         self.position = position_of(payload)
         if self.dist.is_main:
             logger.info("resumed from %s (step %d, epoch %d)", path, self.position.step, self.position.epoch)
@@ -296,8 +295,7 @@ class Trainer:
                 "lr": self.optimizers["generator"].param_groups[0]["lr"]}
         if record.discriminator is not None:
             line["discriminator_gan"] = record.discriminator
-        with open(self.output_dir / METRICS_FILE, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
+        MetricsLog(self.output_dir / METRICS_FILE).append(line)
         cfg = self.config
         if self.writer is not None and record.step % cfg.log_every == 0:
             self.writer.add_scalar("loss/total", record.loss, record.step)
@@ -314,21 +312,13 @@ class Trainer:
         if not self.dist.is_main:
             return
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        self._truncate_metrics(self.position.step)
+        MetricsLog(self.output_dir / METRICS_FILE).repair(drop_from_step=self.position.step)
         if self.skipped:
             text = "".join(f"{path}\t{reason}\n" for path, reason in self.skipped)
             (self.output_dir / SKIPPED_FILE).write_text(text, encoding="utf-8")
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(self.output_dir / TENSORBOARD_DIR), purge_step=self.position.step)
-
-    def _truncate_metrics(self, step: int) -> None:
-        """Drop lines of steps after the resumed position (a killed run may have logged past its checkpoint)."""
-        path = self.output_dir / METRICS_FILE
-        if not path.is_file():
-            return
-        keep = [l for l in path.read_text(encoding="utf-8").splitlines() if l and json.loads(l)["step"] < step]
-        path.write_text("".join(l + "\n" for l in keep), encoding="utf-8")
 
     # --------------------------------------------------------------------------------------------- run
 
@@ -396,4 +386,4 @@ class Trainer:
         """``save_pretrained`` of the networks as they are now (rank 0 only)."""
         if self.dist.is_main:
             save_model(self.nets, folder)
-        barrier(self.dist)
+        self.dist.barrier()

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update()
         bar.set_postfix_str("saving")
         try:
-            model.save_pretrained(out_dir)
+            model.save_pretrained(out_dir, replace_any=args.force)
         except OSError as exc:
             raise InputError(f"{out_dir}: cannot write the model folder ({exc.strerror or exc})") from None
         bar.update()

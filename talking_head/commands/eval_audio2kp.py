@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from audio2kp.evaluation import evaluate
-    from audio2kp.model import Audio2KP, Audio2KPDriver
+    from audio2kp.learned_driver import Audio2KPDriver
+    from audio2kp.model import Audio2KP
     from fomm_core.atomic import atomic_output
 
     driver = Audio2KPDriver(Audio2KP.from_pretrained(args.model))

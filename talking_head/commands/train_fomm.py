@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fomm_core.training.config import load_train_config
-    from fomm_core.training.distributed import cleanup_distributed
+    from fomm_core.training.runtime import cleanup_distributed
     from fomm_core.training.trainer import Trainer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -114,6 +114,10 @@ class LandmarkWarpRenderer:
     """Offline renderer (see module docstring)."""
 
     keypoint_space = KEYPOINT_SPACE
+    needs_face_landmarks = True
+    can_detect = False
+    #: It runs on the CPU (NumPy and small torch ops), wherever the other models are.
+    device = torch.device("cpu")
 
     def __init__(self, config: Optional[LandmarkWarpConfig] = None):
         self.config = config or LandmarkWarpConfig()
@@ -122,12 +126,23 @@ class LandmarkWarpRenderer:
     def image_size(self) -> int:
         return self.config.image_size
 
-    def prepare(self, source: Tensor) -> LandmarkSourceState:
-        """Find the face in ``source`` (``(1, 3, H, W)`` in [0, 1]) and prepare it.
+    def to(self, device) -> "LandmarkWarpRenderer":
+        """Nothing to move (no networks; it always runs on the CPU); returns ``self``."""
+        return self
+
+    def detect(self, images: Tensor) -> Keypoints:
+        """Not available: the landmark renderer cannot read a video's motion (``can_detect`` is false)."""
+        raise InputError("the offline renderer cannot read keypoints from video frames (a learned FOMM model can)")
+
+    def prepare(self, source: Tensor, landmarks: Optional[np.ndarray] = None) -> LandmarkSourceState:
+        """Prepare ``source`` (``(1, 3, H, W)`` in [0, 1]): with its ``(478, 2)`` face ``landmarks`` in its pixels
+        when given, else after finding the face in it.
 
         Raises:
             InputError: no face found in the crop.
         """
+        if landmarks is not None:
+            return self.prepare_with_landmarks(source, landmarks)
         from talking_head.faces import find_face
 
         image = (source[0].permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()

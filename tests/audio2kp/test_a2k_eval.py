@@ -10,7 +10,8 @@ import torch
 
 from a2k_helpers import perturbed, tiny_config
 from audio2kp.evaluation import evaluate, lagged_correlation
-from audio2kp.model import Audio2KP, Audio2KPDriver
+from audio2kp.learned_driver import Audio2KPDriver
+from audio2kp.model import Audio2KP
 
 
 def test_lagged_correlation_finds_a_known_delay():

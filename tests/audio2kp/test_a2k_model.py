@@ -12,7 +12,8 @@ from audio2kp.audio import MODEL_SAMPLE_RATE, Audio
 from audio2kp.controls import AnimationControls
 from audio2kp.driver import AudioDriver
 from audio2kp.features import FeatureConfig
-from audio2kp.model import Audio2KP, Audio2KPDriver
+from audio2kp.learned_driver import Audio2KPDriver
+from audio2kp.model import Audio2KP
 from fomm_core import InputError, Similarity
 
 from a2k_helpers import perturbed, source_keypoints, tiny_config
@@ -136,14 +137,14 @@ def test_from_pretrained_bad_folders(tmp_path):
     with pytest.raises(InputError, match="no such model folder"):
         Audio2KP.from_pretrained(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="no config.json"):
+    with pytest.raises(InputError, match="config.json: missing"):
         Audio2KP.from_pretrained(tmp_path / "empty")
     Audio2KP(tiny_config()).save_pretrained(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_text(json.dumps({**tiny_config().to_dict(), "hidden": 8}))
-    with pytest.raises(InputError, match="do not fit"):
+    with pytest.raises(InputError, match="has shape .* but the model expects"):
         Audio2KP.from_pretrained(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_text(json.dumps({"bogus": 1}))
-    with pytest.raises(InputError, match="unknown fields"):
+    with pytest.raises(InputError, match="unknown Audio2KPConfig field 'bogus'"):
         Audio2KP.from_pretrained(tmp_path / "m")
 
 

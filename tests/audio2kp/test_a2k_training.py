@@ -16,7 +16,8 @@ import torch
 from a2k_helpers import write_train_config
 from audio2kp.data.shards import ClipShard, write_shard
 from audio2kp.training import load_train_config
-from audio2kp.training.trainer import Trainer, read_metrics, setup_runtime
+from audio2kp.training.trainer import Trainer, read_metrics
+from fomm_core.training.runtime import setup_distributed
 from fomm_core import InputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def test_one_step_updates_every_parameter(tmp_path, synth_corpus, tiny_wav2vec_d
     model = dict(hidden=16, pose_hidden=8, dilations=[1], pose_dilations=[1], pose_latent_dim=2,
                  features=dict(kind=kind, n_mels=16, pretrained=str(tiny_wav2vec_dir)))
     cfg = load_train_config(write_train_config(tmp_path / "c.json", synth_corpus / "train", tmp_path / "run", model=model))
-    trainer = Trainer(cfg, setup_runtime("cpu"))
+    trainer = Trainer(cfg, setup_distributed("cpu"))
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     values = trainer.train_step(next(trainer.batches(0)))
     assert np.isfinite(values["total"])
@@ -108,7 +109,7 @@ def test_bad_shards_are_skipped_and_reported(tmp_path, synth_corpus):
     good = write_shard(data, _clip("cut", 60, rng))
     good.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])  # data cut short after a valid header
     cfg = load_train_config(write_train_config(tmp_path / "c.json", data, tmp_path / "run", steps=2))
-    trainer = Trainer(cfg, setup_runtime("cpu"))
+    trainer = Trainer(cfg, setup_distributed("cpu"))
     assert trainer.run() is not None
     assert all(np.isfinite(r["total"]) for r in read_metrics(tmp_path / "run"))
     report = (tmp_path / "run" / "bad_shards.txt").read_text()
@@ -122,7 +123,7 @@ def test_config_errors(tmp_path):
         load_train_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("data_dir: x\nout_dir: y\nlearning_rate: 3\n")
-    with pytest.raises(InputError, match="unknown settings"):
+    with pytest.raises(InputError, match="unknown TrainConfig field .learning_rate."):
         load_train_config(bad)
     bad.write_text("data_dir: [unclosed\n")
     with pytest.raises(InputError, match="not valid YAML"):
@@ -131,13 +132,13 @@ def test_config_errors(tmp_path):
     empty.mkdir()
     cfg = load_train_config(write_train_config(tmp_path / "c.json", empty, tmp_path / "run"))
     with pytest.raises(InputError, match="no usable training clips"):
-        Trainer(cfg, setup_runtime("cpu"))
+        Trainer(cfg, setup_distributed("cpu"))
 
 
 def test_metrics_survive_a_line_cut_by_a_crash(tmp_path, synth_corpus):
     cfg = load_train_config(write_train_config(tmp_path / "c.json", synth_corpus / "train", tmp_path / "run", steps=2))
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 1, "kind": "train", "total": 9.0}\n{"step": 2, "ki')
-    Trainer(cfg, setup_runtime("cpu")).run()
+    Trainer(cfg, setup_distributed("cpu")).run()
     rows = read_metrics(tmp_path / "run")
     assert [r["step"] for r in rows] == [1, 2] and rows[0]["total"] != 9.0

@@ -91,7 +91,7 @@ def test_component_roundtrip(tmp_path):
     gen = make_model().generator
     gen.save_pretrained(tmp_path / "g")
     config = json.loads((tmp_path / "g" / "config.json").read_text())
-    assert config["class"] == "OcclusionAwareGenerator" and config["align_corners"] is True
+    assert config["_class_name"] == "OcclusionAwareGenerator" and config["_format_version"] == 1 and config["align_corners"] is True
     assert torch.equal(OcclusionAwareGenerator.from_pretrained(tmp_path / "g").final.bias, gen.final.bias)
 
 

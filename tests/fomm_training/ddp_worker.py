@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from fomm_core.training.config import load_train_config
-from fomm_core.training.distributed import cleanup_distributed
+from fomm_core.training.runtime import cleanup_distributed
 from fomm_core.training.trainer import Trainer
 
 
