@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
-from .config_io import config_from_dict, config_to_dict  # noqa: F401  (re-exported: the one serializer)
+from .config_io import config_from_dict, config_to_dict, read_settings_file  # noqa: F401  (the one serializer)
 from .errors import InputError
 from .grid import DEFAULT_KP_VARIANCE
 
@@ -194,16 +194,7 @@ def config_from_official_dict(data: Mapping[str, Any], source: str = "config") -
 
 def load_official_yaml(path: Union[str, Path]) -> FommConfig:
     """Parse an official-format yaml file (as in the official ``config/`` folder)."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable yaml file ({type(exc).__name__})") from None
-    return config_from_official_dict(data, str(path))
+    return config_from_official_dict(read_settings_file(path), str(path))
 
 
 def resolve_config(name_or_path: str) -> FommConfig:

@@ -92,6 +92,28 @@ def read_json_object(path: Path, what: str) -> dict:
     return data
 
 
+def read_settings_file(path: Union[str, Path], missing_hint: str = "") -> Any:
+    """The parsed content of a ``.json`` file, or of a ``.yaml`` / ``.yml`` one (any other suffix is read as
+    YAML, which JSON also is).
+
+    Raises:
+        InputError: no such file (``missing_hint`` appended), or not valid JSON / YAML.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such config file{missing_hint}")
+    is_json = path.suffix.lower() == ".json"
+    try:
+        text = path.read_text(encoding="utf-8")
+        if is_json:
+            return json.loads(text)
+        import yaml
+
+        return yaml.safe_load(text)
+    except Exception as exc:  # noqa: BLE001 - JSON, YAML and decoding errors alike
+        raise InputError(f"{path}: not valid {'JSON' if is_json else 'YAML'} ({type(exc).__name__})") from None
+
+
 def tagged_dict(config: Any, class_name: str) -> Dict[str, Any]:
     """``config`` as the JSON object :func:`write_config` writes (class name and format version first)."""
     return {CLASS_KEY: class_name, VERSION_KEY: CONFIG_FORMAT_VERSION, **config_to_dict(config)}

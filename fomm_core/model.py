@@ -23,7 +23,7 @@ from .discriminator import MultiScaleDiscriminator
 from .errors import InputError
 from .generator import OcclusionAwareGenerator
 from .kp_detector import KPDetector
-from .pretrained import CONFIG_NAME, PathLike, PretrainedMixin, place, resolve_pretrained
+from .pretrained import CONFIG_NAME, WEIGHTS_NAME, PathLike, PretrainedMixin, place, resolve_pretrained
 
 KP_DETECTOR = "kp_detector"
 GENERATOR = "generator"
@@ -77,7 +77,7 @@ class FommModel(PretrainedMixin, nn.Module):
     def missing_files(cls, directory: Path) -> List[str]:
         """The files a complete saved FOMM folder needs that ``directory`` lacks (paths relative to it)."""
         needed = [CONFIG_NAME] + [f"{part}/{name}" for part in (KP_DETECTOR, GENERATOR) for name in
-                                  (CONFIG_NAME, "model.safetensors")]
+                                  (CONFIG_NAME, WEIGHTS_NAME)]
         return [name for name in needed if not (Path(directory) / name).is_file()]
 
     @classmethod

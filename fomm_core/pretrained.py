@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_folder, atomic_output
-from .config_io import read_config, read_json_object, write_config  # noqa: F401  (read_json_object re-exported)
+from .config_io import read_config, write_config
 from .errors import InputError
 from .state_dicts import check_state_dict
 

@@ -50,6 +50,20 @@ def _absolute(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def missing_imports(path: Path, module: str, modules: Dict[str, Path]) -> List[str]:
+    """Modules of the four packages that ``path`` imports (anywhere) but that do not exist."""
+    missing = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [_absolute(module, path.name == "__init__.py", node)]
+        else:
+            continue
+        missing += [f"{module}: {name}" for name in names if name.split(".")[0] in PACKAGES and name not in modules]
+    return missing
+
+
 def imports_of(module: str, path: Path, modules: Dict[str, Path]) -> List[Tuple[str, bool]]:
     """``(imported module, at module level?)`` for every import statement in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
@@ -129,6 +143,11 @@ def test_the_graph_sees_the_packages_and_lazy_imports():
     assert {"fomm_core.model", "audio2kp.model", "talking_head.pipeline", "demo.app"} <= set(graph)
     assert ("audio2kp.learned_driver", "audio2kp.model", True) in edges
     assert ("talking_head.commands.demo", "demo.app", False) in edges  # a lazy import is an edge too
+
+
+def test_every_import_of_the_packages_names_a_module():
+    modules = all_modules()
+    assert [m for name, path in modules.items() for m in missing_imports(path, name, modules)] == []
 
 
 def test_no_import_circle():

@@ -155,7 +155,6 @@ def load_speech_model(path_or_repo_id: str) -> nn.Module:
     from transformers import AutoModel
 
     from fomm_core.errors import InputError
-
     from fomm_core.pretrained import resolve_pretrained
 
     folder = resolve_pretrained(path_or_repo_id)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from fomm_core.config_io import config_from_dict, config_to_dict
+from fomm_core.config_io import config_from_dict, config_to_dict, read_settings_file
 from fomm_core.errors import InputError
 
 
@@ -114,19 +113,7 @@ class TrainConfig:
 def load_train_config(path: str | Path) -> TrainConfig:
     """Read a ``.yaml``/``.yml`` or ``.json`` file; relative data/out folders are relative to the file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such config file")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc.__class__.__name__})") from None
-    cfg = TrainConfig.from_dict(data, str(path))
+    cfg = TrainConfig.from_dict(read_settings_file(path), str(path))
     for name in ("data_dir", "out_dir", "val_dir"):
         value = getattr(cfg, name)
         if value is not None and not Path(value).is_absolute():

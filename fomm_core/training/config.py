@@ -7,13 +7,13 @@ a FOMM preset name, an official yaml file, or a mapping of :class:`fomm_core.con
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ..config_io import config_from_dict as from_dict
 from ..config_io import config_to_dict as to_dict
+from ..config_io import read_settings_file
 from ..errors import InputError
 from .augment import AugmentConfig
 from .data import DataConfig
@@ -186,20 +186,7 @@ def load_train_config(name_or_path: str) -> TrainConfig:
     if name_or_path in TRAIN_PRESETS:
         return TRAIN_PRESETS[name_or_path]()
     path = Path(name_or_path)
-    if not path.is_file():
-        raise InputError(
-            f"{path}: config file not found (and not a training preset: {', '.join(TRAIN_PRESETS)})"
-        )
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable config file ({type(exc).__name__})") from None
+    data = read_settings_file(path, f" (and not a training preset: {', '.join(TRAIN_PRESETS)})")
     if isinstance(data, Mapping) and "model_params" in data:
         return config_from_mapping(_official_train_mapping(data, str(path)), str(path))
     return config_from_mapping(data or {}, str(path))

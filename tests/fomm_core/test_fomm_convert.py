@@ -195,7 +195,7 @@ def test_config_errors(tmp_path, capsys):
     with pytest.raises(InputError, match=r"unknown key 'kp_detector_params\.wings'"):
         resolve_config(str(bad))
     bad.write_text("a: [unclosed")
-    with pytest.raises(InputError, match="not a readable yaml"):
+    with pytest.raises(InputError, match="not valid YAML"):
         resolve_config(str(bad))
 
 
