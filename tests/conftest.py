@@ -86,3 +86,32 @@ def tiny_learned_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models") / "tiny-talking-head"
     TalkingHead(Backend("learned", Audio2KPDriver(a2k), FommRenderer(fomm.eval()))).save_pretrained(folder)
     return folder
+
+
+#: tests the fast tier (plain ``pytest``) leaves out, beside those decorated ``@pytest.mark.slow``
+SLOW_TESTS_FILE = Path(__file__).with_name("slow_tests.txt")
+
+
+def _slow_test_ids() -> list:
+    lines = SLOW_TESTS_FILE.read_text().splitlines() if SLOW_TESTS_FILE.exists() else []
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests listed in ``tests/slow_tests.txt`` slow (the fast tier deselects ``slow``).
+
+    A listed id that matches no test is an error when the whole suite is collected, so a renamed test
+    cannot drop out of the list unnoticed and slow the fast tier down.
+    """
+    listed = _slow_test_ids()
+    used = set()
+    for item in items:
+        for entry in listed:
+            if item.nodeid == entry or item.nodeid.startswith(entry + "::"):
+                item.add_marker(pytest.mark.slow)
+                used.add(entry)
+    tests_dir = Path(__file__).resolve().parent
+    whole_suite = all(Path(config.rootpath, arg).resolve() == tests_dir for arg in config.args)
+    stale = [entry for entry in listed if entry not in used]
+    if whole_suite and stale:
+        raise pytest.UsageError(f"{SLOW_TESTS_FILE}: no such test: {', '.join(stale)}")

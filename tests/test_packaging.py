@@ -31,7 +31,7 @@ def test_one_opencv_package_declared():
     names = [d.split(">")[0].split("=")[0].split(";")[0].strip().lower() for d in project["dependencies"]]
     assert "mediapipe" in names and "opencv-contrib-python" in names
     assert "opencv-python-headless" not in names and "opencv-python" not in names
-    assert "tensorboard" not in names and project["optional-dependencies"]["train"] == ["tensorboard>=2.14"]
+    assert "tensorboard" not in names and project["optional-dependencies"]["train"] == ["tensorboard>=2.14,<2.21"]
 
 
 def test_import_talking_head_is_light():
