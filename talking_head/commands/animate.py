@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from fomm_core.errors import InputError
+from fomm_core.output_path import check_output_path
 from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
@@ -106,7 +107,18 @@ def read_jobs(path: str, defaults: Dict[str, object]) -> List[Job]:
         jobs.append(Job(resolve(entry["image"]), resolve(entry["audio"]), resolve(entry["output"]), options))
     if not jobs:
         raise InputError(f"{path}: the jobs file holds no jobs")
+    _check_outputs_are_not_inputs(path, jobs)
     return jobs
+
+
+def _check_outputs_are_not_inputs(path: str, jobs: List[Job]) -> None:
+    """No job may write over the jobs file or any job's input (the file is checked before anything renders)."""
+    inputs = [path] + [p for job in jobs for p in (job.image, job.audio, job.options.get("reference_video"))]
+    for number, job in enumerate(jobs, 1):
+        try:
+            check_output_path(job.output, inputs)
+        except InputError as exc:
+            raise InputError(f"{path}: job {number}: {exc}") from None
 
 
 def shard(jobs: List[Job]) -> List[Job]:
@@ -122,10 +134,10 @@ def _device(requested: str) -> str:
     return requested
 
 
-def _render(th, job: Job, quiet: bool, label: str = "") -> None:
+def _render(th, job: Job, quiet: bool, label: str = "", jobs_file: Optional[str] = None) -> None:
     from tqdm import tqdm
 
-    out = Path(job.output)
+    out = check_output_path(job.output, [job.image, job.audio, job.options.get("reference_video"), jobs_file])
     if out.suffix.lower() != ".mp4":
         raise InputError(f"{out}: the output must be an .mp4 file")
     if not out.parent.exists():
@@ -160,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     for i, job in enumerate(jobs, 1):
         try:
-            _render(th, job, args.quiet, label=f"[{i}/{len(jobs)}] {Path(job.output).name}")
+            _render(th, job, args.quiet, label=f"[{i}/{len(jobs)}] {Path(job.output).name}", jobs_file=args.jobs)
         except InputError as exc:
             failures += 1
             print(f"talking-head animate: error: {exc}", file=sys.stderr)
