@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 
 from fomm_core.errors import InputError
 
-from .audio_upload import readable_audio
 from .limits import check_audio_file, check_image_file, check_video_file
 from .settings import UploadLimits
 from .workspace import Workspace
@@ -112,20 +111,17 @@ def animate_job(
     check_audio_file(voice_path, limits)
     kwargs = controls.pipeline_kwargs()
     folder = workspace.new_job()
-    readable = voice_path
     try:
-        readable = str(readable_audio(voice_path, folder))  # microphone WebM/Opus, M4A -> WAV
-        video = pipeline.animate(face_path, readable, **kwargs)  # lazy: frames render in save()
+        # the pipeline's reader (audio2kp.audio) takes WAV, FLAC, OGG, Opus/WebM, MP3, M4A and videos' sound
+        video = pipeline.animate(face_path, voice_path, **kwargs)  # lazy: frames render in save()
         out = folder / output_name(face_path)
         video.save(out, progress=progress)
     except InputError as exc:
         workspace.discard(folder)
-        raise InputError(_upload_names(str(exc), face_path, voice_path, readable)) from None
+        raise InputError(_upload_names(str(exc), face_path, voice_path)) from None
     except BaseException:
         workspace.discard(folder)
         raise
-    if readable != voice_path:
-        Path(readable).unlink(missing_ok=True)
     logger.info("animated %s + %s -> %s (%s)", face_path, voice_path, out, asdict(controls))
     return out
 
