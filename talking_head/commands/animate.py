@@ -150,7 +150,7 @@ def _render(th, job: Job, quiet: bool, label: str = "", jobs_file: Optional[str]
     if not out.parent.exists():
         raise InputError(f"{out}: the output folder {out.parent} does not exist")
     duration = long_audio.check_length(job.audio, max_seconds)
-    say = (lambda line: None) if quiet else tqdm.write
+    say = (lambda line: None) if quiet else (lambda line: tqdm.write(line, file=sys.stderr))
     long_audio.announce(job.audio, duration, float(job.options.get("fps") or DEFAULT_FPS), say)
     bars = long_audio.StageBars(disable=quiet)
     try:
