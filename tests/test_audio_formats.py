@@ -67,6 +67,7 @@ def test_the_demo_accepts_the_same_formats(tmp_path, speech, kind):
     assert abs(check_audio_file(path, UploadLimits()) - len(speech[0]) / speech[1]) < DURATION_SLACK_S
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["m4a", "wav-96k"])
 def test_cli_renders_what_phones_and_studios_record(capsys, tmp_path, face_png, speech, kind):
     """The two the issue found refused: an AAC .m4a ("corrupt") and a 96 kHz WAV ("outside 8000-48000 Hz")."""
@@ -100,7 +101,8 @@ def test_a_rate_over_384_khz_is_refused_with_the_range(capsys, tmp_path, face_pn
 def test_phoneme_recognition_reports_progress_from_the_start(speech_wav):
     from audio2kp.offline.phonemes import CHUNK_SECONDS, PhonemeRecognizer
 
-    samples = np.tile(load_audio(speech_wav).samples, 25)  # about a minute: several chunks
+    samples = np.tile(load_audio(speech_wav).samples, 2 + int(2 * CHUNK_SECONDS * MODEL_SAMPLE_RATE)
+                      // len(load_audio(speech_wav).samples))  # over two chunks
     total = len(samples) / MODEL_SAMPLE_RATE
     calls = []
     PhonemeRecognizer().recognize(samples, progress=lambda done, whole: calls.append((done, whole)))
@@ -111,6 +113,7 @@ def test_phoneme_recognition_reports_progress_from_the_start(speech_wav):
     assert np.max(np.diff(dones)) <= CHUNK_SECONDS
 
 
+@pytest.mark.slow
 def test_cli_prints_length_and_stage_progress_for_long_audio(capsys, tmp_path, face_png, speech_wav):
     """The start line, the decoding and phoneme bars in seconds of audio, the expected render time (a short
     clip keeps the test quick: the bars and lines are the same for two hours)."""
