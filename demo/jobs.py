@@ -26,6 +26,11 @@ FrameProgress = Callable[[int, int], None]
 AUTO_SIZE = "auto"
 SIZE_CHOICES = (AUTO_SIZE, "256", "512", "1024")
 MODE_CHOICES = ("full", "crop")
+#: What the user sees when an input is empty.
+NO_FACE = "no face photo: upload one, take one with the webcam or paste one"
+NO_VOICE = "no voice clip: upload one or record one with the microphone"
+NO_SOURCE = "no source photo: upload the face to animate"
+NO_DRIVING_VIDEO = "no driving video: upload a video of a face talking or moving"
 
 
 @dataclass
@@ -104,9 +109,9 @@ def animate_job(
             behind on error: the job folder is removed.
     """
     if not face_path:
-        raise InputError("no face photo: upload one, take one with the webcam or paste one")
+        raise InputError(NO_FACE)
     if not voice_path:
-        raise InputError("no voice clip: upload one or record one with the microphone")
+        raise InputError(NO_VOICE)
     check_image_file(face_path, limits)
     check_audio_file(voice_path, limits)
     kwargs = controls.pipeline_kwargs()
@@ -170,9 +175,9 @@ def drive_job(
     from talking_head.drive import DriveOptions, drive
 
     if not source_path:
-        raise InputError("no source photo: upload the face to animate")
+        raise InputError(NO_SOURCE)
     if not driving_path:
-        raise InputError("no driving video: upload a video of a face talking or moving")
+        raise InputError(NO_DRIVING_VIDEO)
     check_image_file(source_path, limits)
     check_video_file(driving_path, limits)
     folder = workspace.new_job()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 #: The signals turned into :class:`Stopped` (SIGINT already raises ``KeyboardInterrupt``).
@@ -31,22 +32,38 @@ class Stopped(KeyboardInterrupt):
         return SIGNAL_EXIT_BASE + self.signum
 
 
-def _raise_stopped(signum: int, frame) -> None:  # noqa: ARG001 - the signal module's handler signature
-    raise Stopped(signum)
+@dataclass
+class StopRecord:
+    """What :func:`stop_on_signals` yields: the number of the stop signal that arrived, if any."""
+
+    signum: Optional[int] = None
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        return None if self.signum is None else SIGNAL_EXIT_BASE + self.signum
 
 
 @contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Stopped`; the previous handlers come back after it.
+def stop_on_signals(include_sigint: bool = False) -> Iterator[StopRecord]:
+    """Within the block, SIGTERM and SIGHUP (and SIGINT when ``include_sigint``) raise :class:`Stopped` in the
+    main thread; the yielded :class:`StopRecord` keeps which one came (for code, such as Gradio's, that catches
+    ``KeyboardInterrupt`` itself). The previous handlers come back after the block.
 
     Only the main thread can install handlers; elsewhere the block runs unchanged.
     """
+    record = StopRecord()
+
+    def stop(signum: int, frame) -> None:  # noqa: ARG001 - the signal module's handler signature
+        record.signum = signum
+        raise Stopped(signum)
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield record
         return
-    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    signals = STOP_SIGNALS + ((signal.SIGINT,) if include_sigint else ())
+    previous = {signum: signal.signal(signum, stop) for signum in signals}
     try:
-        yield
+        yield record
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
