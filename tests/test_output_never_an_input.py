@@ -140,3 +140,11 @@ def test_max_seconds_refuses_a_longer_clip_before_decoding(capsys, inputs):
     sf.write(str(long_clip), np.zeros(16000 * 90, np.float32), 16000)
     refused(capsys, main, _animate(inputs / "face.png", long_clip, inputs / "out.mp4", "--max-seconds", "60"),
             inputs, "long.flac: 1 min 30 s of audio, over --max-seconds 60")
+
+
+def test_eval_audio2kp_report_over_a_shard_is_refused_before_evaluating(capsys, tmp_path):
+    data = tmp_path / "shards"
+    data.mkdir()
+    (data / "clip-000.npz").write_bytes(b"a shard the report must not replace")
+    refused(capsys, main, ["eval-audio2kp", str(tmp_path / "model"), str(data), "--json", str(data / "clip-000.npz")],
+            tmp_path, SAME, command="eval-audio2kp")
