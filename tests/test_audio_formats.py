@@ -126,4 +126,5 @@ def test_cli_prints_length_and_stage_progress_for_long_audio(capsys, tmp_path, f
     assert code == 0, err
     assert f"{long_clip}: " in err and "of audio ->" in err and "frames at 25 fps" in err
     assert "decoding audio" in err and "recognising phonemes" in err
+    assert "analysing loudness and pitch" in err and "building the motion" in err
     assert "expected render time: about" in err
