@@ -17,7 +17,7 @@ import atexit
 import logging
 import os
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional, Sequence
 
@@ -28,12 +28,16 @@ from fomm_core.errors import InputError
 from demo.jobs import (
     DEFAULT_CONTROLS,
     MODE_CHOICES,
+    NO_DRIVING_VIDEO,
+    NO_FACE,
+    NO_SOURCE,
+    NO_VOICE,
     SIZE_CHOICES,
     AnimateControls,
     animate_job,
     drive_job,
 )
-from demo.limits import check_file_size, check_image_file
+from demo.limits import check_audio_file, check_file_size, check_image_file, check_video_file
 from demo.settings import DemoSettings, UploadLimits
 from demo.workspace import Workspace
 
@@ -53,10 +57,21 @@ Give a face photo and a voice clip; get a video of that face saying it. Every vi
 invisible watermark and a "synthetic" label: the last tab tells whether a video was made by this tool."""
 
 
+@dataclass(frozen=True)
+class RejectedUpload:
+    """What a photo input hands on when its upload failed the header checks: the one-line message.
+
+    The validators (:func:`upload_validator`) turn it into a validation error before the request joins the
+    render queue; a handler that receives one anyway raises it as ``gr.Error``.
+    """
+
+    message: str
+
+
 def face_image(limits: UploadLimits, **kwargs: Any) -> gr.Image:
     """``gr.Image`` (upload, webcam, paste) whose upload is checked from its header (a real image, not too many
     pixels, not too big a file) before Gradio opens it, so a text file or a 20000x20000 photo gets a clear
-    one-line message.
+    one-line message (as a :class:`RejectedUpload`, for the validator).
 
     The check wraps this instance's ``preprocess`` rather than subclassing ``gr.Image``: Gradio writes a
     ``.pyi`` stub next to the module of every Component subclass at import time.
@@ -66,27 +81,61 @@ def face_image(limits: UploadLimits, **kwargs: Any) -> gr.Image:
 
     def preprocess(payload):
         uploaded = payload is not None and bool(payload.path)
-        if uploaded:
-            _as_gradio_error(check_image_file, payload.path, limits, payload.orig_name)
         try:
-            path = gradio_preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception:  # noqa: BLE001 - Gradio's decoder failed on a webcam or pasted image
-            raise gr.Error("face image: the upload could not be read as an image", print_exception=False) from None
-        if path and not uploaded:  # webcam or paste: Gradio wrote the file itself
-            _as_gradio_error(check_image_file, path, limits, None)
+            if uploaded:
+                check_image_file(payload.path, limits, payload.orig_name)
+            try:
+                path = gradio_preprocess(payload)
+            except Exception:  # noqa: BLE001 - Gradio's decoder failed on a webcam or pasted image
+                raise InputError("face image: the upload could not be read as an image") from None
+            if path and not uploaded:  # webcam or paste: Gradio wrote the file itself
+                check_image_file(path, limits, None)
+        except InputError as exc:
+            return RejectedUpload(str(exc))
         return path
 
     image.preprocess = preprocess
     return image
 
 
-def _as_gradio_error(check: Callable, *args: Any) -> Any:
+def _accepted(value: Any) -> Any:
+    """``value`` itself, unless it is a :class:`RejectedUpload`: then its message as ``gr.Error``."""
+    if isinstance(value, RejectedUpload):
+        raise gr.Error(value.message, print_exception=False)
+    return value
+
+
+def _validity(check: Callable[[Any], Any], value: Any) -> dict:
+    """``gr.validate`` for one input: invalid with the check's message when it raises :class:`InputError`."""
     try:
-        return check(*args)
+        if isinstance(value, RejectedUpload):
+            raise InputError(value.message)
+        check(value)
     except InputError as exc:
-        raise gr.Error(str(exc), print_exception=False) from None
+        return gr.validate(False, str(exc))
+    return gr.validate(True, "")
+
+
+def upload_validator(*checks: Callable[[Any], Any]) -> Callable[..., List[dict]]:
+    """A Gradio ``validator``: ``checks[i]`` checks input ``i`` (header reads only, no decoding); later inputs
+    (the controls) are always valid. It runs when the request arrives, before it joins the render queue, so a
+    bad upload gets its message at once however many renders are waiting."""
+    def validate(*values: Any, **_: Any) -> List[dict]:
+        results = [_validity(check, value) for check, value in zip(checks, values)]
+        return results + [gr.validate(True, "")] * (len(values) - len(results))
+
+    return validate
+
+
+def _required(message: str, check: Optional[Callable[[Any], Any]] = None) -> Callable[[Any], None]:
+    """A check that refuses an empty input with ``message``, then runs ``check``."""
+    def run(value: Any) -> None:
+        if not value:
+            raise InputError(message)
+        if check is not None:
+            check(value)
+
+    return run
 
 
 def _user_error(exc: BaseException) -> gr.Error:
@@ -156,6 +205,7 @@ def build_demo(
                 backend: str = names[0],
                 progress: gr.Progress = gr.Progress()) -> str:
         """Animate a face photo with a voice clip; returns the MP4 (H.264 + AAC, watermarked)."""
+        face = _accepted(face)
         controls = AnimateControls(pose_scale, expression_scale, still_head, blink_rate, seed, mode, fps, size,
                                    whole_image)
         if backend not in backends:
@@ -173,7 +223,11 @@ def build_demo(
         gr.Markdown(INTRO)
         with gr.Tab("Photo + voice", id="animate"):
             inputs, generate, result = _animate_tab(limits, names)
-            generate.click(animate, inputs=inputs, outputs=result, api_name="animate",
+            validate = upload_validator(
+                _required(NO_FACE),
+                _required(NO_VOICE, lambda path: check_audio_file(path, limits)),
+            )
+            generate.click(animate, inputs=inputs, outputs=result, api_name="animate", validator=validate,
                            concurrency_limit=settings.concurrency, concurrency_id="render")
             _examples(inputs[:2], result, animate)
         if video_driver is not None:
@@ -244,6 +298,7 @@ def _drive_tab(renderer: Any, workspace: Workspace, settings: DemoSettings) -> N
         def report(done: int, total: int, stage: str) -> None:
             progress((int(done), int(total) or None), desc=f"{stage.capitalize()} (frames)", unit="frames")
 
+        source = _accepted(source)
         try:
             return str(drive_job(renderer, source, driving_video, workspace, limits, relative, find_best_frame,
                                  report))
@@ -263,7 +318,11 @@ def _drive_tab(renderer: Any, workspace: Workspace, settings: DemoSettings) -> N
             button = gr.Button("Animate", variant="primary", elem_id="drive-generate")
         with gr.Column():
             out = gr.Video(label="Driven video", interactive=False, buttons=["download"], elem_id="drive-result")
-    button.click(drive, inputs=[source, driving, relative, best], outputs=out, api_name="drive",
+    validate = upload_validator(
+        _required(NO_SOURCE),
+        _required(NO_DRIVING_VIDEO, lambda path: check_video_file(path, limits)),
+    )
+    button.click(drive, inputs=[source, driving, relative, best], outputs=out, api_name="drive", validator=validate,
                  concurrency_limit=settings.concurrency, concurrency_id="render")
 
 
@@ -341,16 +400,42 @@ def load_video_driver(settings: DemoSettings) -> Any:
 
 def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int] = None, share: bool = False,
           block: bool = True):
-    """Load the pipeline(s), build the app and launch it. Returns what ``launch`` returns when not blocking."""
-    if not os.environ.get("GRADIO_TEMP_DIR"):  # Gradio's uploads go under our temp folder, removed at exit
+    """Load the pipeline(s), build the app and launch it. Returns what ``launch`` returns when not blocking.
+
+    Blocking, it serves until SIGINT (Ctrl-C), SIGTERM (``kill``, systemd, containers) or SIGHUP; on any of them
+    it stops the server and removes every upload and job file before the process ends (a render still running
+    is abandoned: the process exits with 128 + the signal's number without waiting for it).
+    """
+    own_gradio_temp = not os.environ.get("GRADIO_TEMP_DIR")
+    if own_gradio_temp:  # Gradio's uploads go under our temp folder, removed at exit
         os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
         atexit.register(shutil.rmtree, settings.gradio_temp_dir, True)
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
     blocks = build_demo(load_pipelines(settings), settings, video_driver=load_video_driver(settings))
     atexit.register(blocks.talking_head_workspace.clear)
-    return blocks.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                         max_file_size=f"{settings.limits.max_file_mb:g}mb",
-                         allowed_paths=[str(settings.temp_dir)], footer_links=["api", "gradio"])
+    options = dict(server_name=host, server_port=port, share=share, max_file_size=f"{settings.limits.max_file_mb:g}mb",
+                   allowed_paths=[str(settings.temp_dir)], footer_links=["api", "gradio"])
+    if not block:
+        return blocks.launch(prevent_thread_lock=True, **options)
+    from talking_head.signals import stop_on_signals
+
+    with stop_on_signals(include_sigint=True) as stopped:  # Gradio's loop turns each into a clean server stop
+        try:
+            blocks.launch(prevent_thread_lock=False, **options)
+        finally:
+            _remove_user_files(blocks, settings, own_gradio_temp)
+    if stopped.signum is not None:
+        logger.info("stopped by signal %d; uploads and job files removed", stopped.signum)
+        logging.shutdown()
+        os._exit(stopped.exit_code)  # a render thread still running must not keep the process (or re-fill folders)
+    return None
+
+
+def _remove_user_files(blocks: gr.Blocks, settings: DemoSettings, gradio_temp: bool) -> None:
+    """Every job folder, and Gradio's upload cache when it lives under our temp folder."""
+    blocks.talking_head_workspace.clear()
+    if gradio_temp:
+        shutil.rmtree(settings.gradio_temp_dir, ignore_errors=True)
 
 
 def serve_from_args(args: Any) -> int:

@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 
 from fomm_core.errors import InputError
 
-from .audio_upload import readable_audio
 from .limits import check_audio_file, check_image_file, check_video_file
 from .settings import UploadLimits
 from .workspace import Workspace
@@ -27,6 +26,11 @@ FrameProgress = Callable[[int, int], None]
 AUTO_SIZE = "auto"
 SIZE_CHOICES = (AUTO_SIZE, "256", "512", "1024")
 MODE_CHOICES = ("full", "crop")
+#: What the user sees when an input is empty.
+NO_FACE = "no face photo: upload one, take one with the webcam or paste one"
+NO_VOICE = "no voice clip: upload one or record one with the microphone"
+NO_SOURCE = "no source photo: upload the face to animate"
+NO_DRIVING_VIDEO = "no driving video: upload a video of a face talking or moving"
 
 
 @dataclass
@@ -105,27 +109,24 @@ def animate_job(
             behind on error: the job folder is removed.
     """
     if not face_path:
-        raise InputError("no face photo: upload one, take one with the webcam or paste one")
+        raise InputError(NO_FACE)
     if not voice_path:
-        raise InputError("no voice clip: upload one or record one with the microphone")
+        raise InputError(NO_VOICE)
     check_image_file(face_path, limits)
     check_audio_file(voice_path, limits)
     kwargs = controls.pipeline_kwargs()
     folder = workspace.new_job()
-    readable = voice_path
     try:
-        readable = str(readable_audio(voice_path, folder))  # microphone WebM/Opus, M4A -> WAV
-        video = pipeline.animate(face_path, readable, **kwargs)  # lazy: frames render in save()
+        # the pipeline's reader (audio2kp.audio) takes WAV, FLAC, OGG, Opus/WebM, MP3, M4A and videos' sound
+        video = pipeline.animate(face_path, voice_path, **kwargs)  # lazy: frames render in save()
         out = folder / output_name(face_path)
         video.save(out, progress=progress)
     except InputError as exc:
         workspace.discard(folder)
-        raise InputError(_upload_names(str(exc), face_path, voice_path, readable)) from None
+        raise InputError(_upload_names(str(exc), face_path, voice_path)) from None
     except BaseException:
         workspace.discard(folder)
         raise
-    if readable != voice_path:
-        Path(readable).unlink(missing_ok=True)
     logger.info("animated %s + %s -> %s (%s)", face_path, voice_path, out, asdict(controls))
     return out
 
@@ -174,9 +175,9 @@ def drive_job(
     from talking_head.drive import DriveOptions, drive
 
     if not source_path:
-        raise InputError("no source photo: upload the face to animate")
+        raise InputError(NO_SOURCE)
     if not driving_path:
-        raise InputError("no driving video: upload a video of a face talking or moving")
+        raise InputError(NO_DRIVING_VIDEO)
     check_image_file(source_path, limits)
     check_video_file(driving_path, limits)
     folder = workspace.new_job()

@@ -19,6 +19,8 @@ _AV_TIME_BASE = 1_000_000
 _MEGABYTE = 1024 * 1024
 #: FFmpeg demuxers that "play" any text file as a video: a text file is never a clip.
 _TEXT_DEMUXERS = {"tty"}
+#: What the voice input takes (the pipeline's reader, ``audio2kp.audio``).
+ACCEPTED_AUDIO = "give a WAV, FLAC, OGG, Opus, MP3 or M4A clip, or a video with sound"
 
 
 def display_name(path: os.PathLike | str, name: Optional[str] = None) -> str:
@@ -121,10 +123,12 @@ def check_audio_file(path: os.PathLike | str, limits: UploadLimits, name: Option
         InputError: too big a file, not audio, longer than ``limits.max_audio_seconds``.
     """
     shown = display_name(path, name)
+    from audio2kp.audio import audio_duration  # the same reader the pipeline decodes with
+
     check_file_size(path, limits, "voice clip", name)
-    duration = media_duration(path, "audio")
+    duration = audio_duration(path)
     if duration is None:
-        raise InputError(f"voice clip {shown}: not an audio file (give a WAV, FLAC, OGG or MP3 clip)")
+        raise InputError(f"voice clip {shown}: not an audio file ({ACCEPTED_AUDIO})")
     if duration > limits.max_audio_seconds:
         raise InputError(
             f"voice clip {shown}: {_minutes(duration)} long, over the {limits.max_audio_seconds:g} s limit "

@@ -14,7 +14,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 
@@ -35,8 +35,9 @@ OPTIMIZER_KEYS = ("optimizer_generator", "optimizer_discriminator", "optimizer_k
 _SAFE_MODULE_PREFIXES = ("torch", "collections", "builtins", "_codecs", "numpy")
 
 
-def _pickle_globals(raw: bytes) -> List[str]:
-    """Names of the globals a pickle references, found by reading its opcodes (nothing is executed)."""
+def _pickle_globals(raw: bytes) -> Tuple[List[str], bool]:
+    """``(names of the globals a pickle references, whether the whole stream parsed)``, found by reading its
+    opcodes (nothing is executed). Text or random bytes fail to parse within a few opcodes."""
     names: List[str] = []
     strings: List[str] = []
     try:
@@ -47,13 +48,14 @@ def _pickle_globals(raw: bytes) -> List[str]:
                 names.append(f"{strings[-2]}.{strings[-1]}")
             if isinstance(arg, str):
                 strings.append(arg)
-    except Exception:  # a damaged pickle: report what was found before the damage
-        pass
-    return names
+    except Exception:  # a damaged pickle, or no pickle at all: report what was found before the damage
+        return names, False
+    return names, bool(raw)
 
 
-def _refusal_detail(path: Path, message: str) -> str:
-    """Which global made the weights-only loader refuse the file (e.g. ``posix.system``)."""
+def _refusal_detail(path: Path, message: str) -> Optional[str]:
+    """Which global made the weights-only loader refuse the file (e.g. ``posix.system``); ``None`` when the
+    file is not a pickle at all (text, random bytes), so nothing in it could run code."""
     raw = b""
     try:
         if zipfile.is_zipfile(path):
@@ -64,10 +66,12 @@ def _refusal_detail(path: Path, message: str) -> str:
             raw = path.read_bytes()
     except (OSError, zipfile.BadZipFile):
         pass
-    names = _pickle_globals(raw)
+    names, complete = _pickle_globals(raw)
     unsafe = [n for n in names if not n.startswith(_SAFE_MODULE_PREFIXES)]
     if unsafe:
         return f"it references {unsafe[0]}"
+    if not complete:
+        return None
     match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
     return f"it references {match.group(1)}" if match else "it contains Python objects"
 
@@ -87,12 +91,13 @@ def read_official_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:
             warnings.simplefilter("ignore")
             data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "Weights only load failed" in str(exc):
+        detail = _refusal_detail(path, str(exc)) if "Weights only load failed" in str(exc) else None
+        if detail is not None:
             raise InputError(
-                f"{path}: refused to load: {_refusal_detail(path, str(exc))}, which could run code when unpickled "
+                f"{path}: refused to load: {detail}, which could run code when unpickled "
                 f"(only tensors and plain containers are accepted)"
             ) from None
-        raise InputError(f"{path}: not a readable PyTorch checkpoint ({exc})") from None
+        raise InputError(f"{path}: not a PyTorch checkpoint (neither a torch.save zip nor a pickle)") from None
     except Exception as exc:  # garbage input can fail anywhere inside the unpickler
         kind = "truncated or corrupted" if isinstance(exc, (RuntimeError, EOFError)) else "not a PyTorch checkpoint"
         raise InputError(f"{path}: {kind} ({type(exc).__name__})") from None

@@ -49,14 +49,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from talking_head.signals import exit_code, signal_name, stop_on_signals
+
     try:
-        return int(args._run(args) or 0)
+        with stop_on_signals():  # SIGTERM and SIGHUP unwind like Ctrl-C: no temporary file is left behind
+            return int(args._run(args) or 0)
     except InputError as exc:
         print(f"talking-head {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"talking-head {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        name = signal_name(exc)
+        print(f"talking-head {args.command}: {'stopped by ' + name if name else 'interrupted'}", file=sys.stderr)
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from torch import Tensor
 
 from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
+from fomm_core.output_path import check_output_path
 from fomm_core.relative import normalize_kp
 from fomm_core.renderer import Renderer
 
@@ -244,6 +245,7 @@ def drive(
             output path that cannot be written, a bad model folder. Inputs and the output path are checked
             before the model is loaded.
     """
+    check_output_path(output, [source_image, driving_video, model])  # never over an input, never a folder
     info = probe_video(driving_video)  # fail fast on a bad video, before any heavy work
     image = load_image(source_image)
     audio = read_audio(driving_video)

@@ -17,7 +17,7 @@ from typing import Iterator, Literal, Optional, Union
 import numpy as np
 import torch
 
-from audio2kp.audio import Audio, AudioLike, load_audio, MODEL_SAMPLE_RATE
+from audio2kp.audio import MAX_DECODED_RATE, MODEL_SAMPLE_RATE, Audio, AudioLike, load_audio
 from audio2kp.controls import AnimationControls
 from fomm_core.errors import InputError
 
@@ -277,8 +277,8 @@ def _native_rate(audio: AudioLike) -> int:
     if isinstance(audio, (str, os.PathLike)):
         import soundfile
 
-        try:
-            return int(soundfile.info(str(audio)).samplerate)
+        try:  # files over 48 kHz are decoded at 48 kHz (audio2kp.audio): mux them at that rate
+            return min(int(soundfile.info(str(audio)).samplerate), MAX_DECODED_RATE)
         except Exception:  # noqa: BLE001 - not a libsndfile format (e.g. some mp3): load_audio reports problems
             return MUX_SAMPLE_RATE
     return MUX_SAMPLE_RATE

@@ -27,6 +27,7 @@ from fomm_core.similarity import Similarity
 from ..audio import MODEL_SAMPLE_RATE, Audio
 from ..blinks import blink_curve
 from ..controls import AnimationControls
+from ..progress import report
 from .expression import BROW_FULL_SEMITONES, FaceFrame, MouthShape, blink_offsets, brow_offsets, mouth_offsets, unfold_lips
 from .geometry import fit_local_affine, source_jacobians
 from .head_motion import HeadMotion, head_motion
@@ -38,6 +39,8 @@ from .visemes import viseme_curves
 
 log = logging.getLogger(__name__)
 
+#: Stage name reported to :mod:`audio2kp.progress` while the keypoint track is assembled (seconds of video).
+MOTION_STAGE = "building the motion"
 #: Share of the phone-based opening that follows loudness (squared) rather than the viseme of the
 #: recognised phone: loudness is robust where recognition is not (other languages, singing, noise).
 LOUDNESS_SHARE = 0.3
@@ -154,6 +157,7 @@ def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, proso
     num_frames, num_kp = len(shape.open), len(src)
     value = torch.empty(num_frames, num_kp, 2)
     jacobian = torch.empty(num_frames, num_kp, 2, 2)
+    report(MOTION_STAGE, 0.0, num_frames / fps)
     for a in range(0, num_frames, WINDOW_FRAMES):
         b = min(a + WINDOW_FRAMES, num_frames)
         part = MouthShape(shape.open[a:b], shape.wide[a:b], shape.round[a:b], shape.closed[a:b])
@@ -167,6 +171,7 @@ def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, proso
         window_pose = Similarity(pose.angle[a:b], pose.log_scale[a:b], pose.translation[a:b])
         value[a:b] = window_pose.apply_points(moved_t)
         jacobian[a:b] = window_pose.apply_jacobians(jac)
+        report(MOTION_STAGE, b / fps, num_frames / fps)
     return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE)
 
 

@@ -11,12 +11,15 @@ border, so the decoder's memory does not grow with the clip.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
-from typing import List
+from typing import Callable, List, Optional
 
 import numpy as np
+
+from ..progress import report
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,10 @@ PAD_SECONDS = 0.3
 #: Recognised phone boundaries come this early on average (measured against libespeak-ng's own phone
 #: times); they are shifted later by this much.
 BOUNDARY_LAG_S = 0.03
+#: Stage name reported to :mod:`audio2kp.progress` while recognising.
+RECOGNITION_STAGE = "recognising phonemes"
+#: ``progress(done_seconds, total_seconds)`` of :meth:`PhonemeRecognizer.recognize`.
+SecondsProgress = Callable[[float, float], None]
 SILENCE = "SIL"
 NOISE = "NOISE"
 INT16_MAX = 32767
@@ -77,12 +84,21 @@ class PhonemeRecognizer:
         # one, so the same clip gives the same phones whatever was decoded before it.
         self._initial_cmn = self._decoder.get_cmn()
 
-    def recognize(self, samples: np.ndarray) -> List[Phone]:
-        """Phones of ``samples``, ``(N,)`` float32 in [-1, 1] at 16 kHz, in time order."""
+    def recognize(self, samples: np.ndarray, progress: Optional[SecondsProgress] = None) -> List[Phone]:
+        """Phones of ``samples``, ``(N,)`` float32 in [-1, 1] at 16 kHz, in time order.
+
+        ``progress(done_seconds, total_seconds)`` is called before the first chunk and after each one (at most
+        :data:`CHUNK_SECONDS` apart); by default it goes to :func:`audio2kp.progress.report`.
+        """
+        if progress is None:
+            progress = functools.partial(report, RECOGNITION_STAGE)
         phones: List[Phone] = []
+        total = len(samples) / SAMPLE_RATE
         self._decoder.set_cmn(self._initial_cmn)
+        progress(0.0, total)
         for start, stop in chunk_bounds(samples):
             phones.extend(self._decode(samples[start:stop], start / SAMPLE_RATE))
+            progress(stop / SAMPLE_RATE, total)
         return phones
 
     def _decode(self, samples: np.ndarray, offset: float) -> List[Phone]:

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
+from ..progress import report
 from .stops import tongue_closures
 
+#: Stage name reported to :mod:`audio2kp.progress` while analysing (seconds of audio).
+PROSODY_STAGE = "analysing loudness and pitch"
 #: Analysis clock, Hz (hop of 10 ms at 16 kHz).
 ANALYSIS_RATE = 100
 #: RMS window, seconds.
@@ -122,6 +125,8 @@ def _analyse(samples: np.ndarray, sample_rate: int):
     win = int(RMS_WINDOW_S * sample_rate)
     chunk = int(CHUNK_SECONDS * sample_rate) // hop * hop
     levels, pitches, bands, formants = [], [], [], []
+    total = len(samples) / sample_rate
+    report(PROSODY_STAGE, 0.0, total)
     for start in range(0, max(len(samples), 1), chunk):
         piece = samples[max(start - win, 0):start + chunk + PITCH_FRAME]
         lead = start - max(start - win, 0)
@@ -138,6 +143,7 @@ def _analyse(samples: np.ndarray, sample_rate: int):
         frames = _windows(piece, centres, win)
         bands.append(_band_level(frames, sample_rate))
         formants.append(formant_tracks(frames, sample_rate))
+        report(PROSODY_STAGE, min(start + chunk, len(samples)) / sample_rate, total)
     if not levels:
         empty = np.zeros(0, np.float32)
         return empty, empty, empty, empty, empty

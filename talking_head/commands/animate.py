@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from fomm_core.errors import InputError
+from fomm_core.output_path import check_output_path
 from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
@@ -54,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
     parser.add_argument("--threads", type=int,
                         help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, small machine)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="refuse voice clips longer than this many seconds (default: no limit)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -106,7 +109,18 @@ def read_jobs(path: str, defaults: Dict[str, object]) -> List[Job]:
         jobs.append(Job(resolve(entry["image"]), resolve(entry["audio"]), resolve(entry["output"]), options))
     if not jobs:
         raise InputError(f"{path}: the jobs file holds no jobs")
+    _check_outputs_are_not_inputs(path, jobs)
     return jobs
+
+
+def _check_outputs_are_not_inputs(path: str, jobs: List[Job]) -> None:
+    """No job may write over the jobs file or any job's input (the file is checked before anything renders)."""
+    inputs = [path] + [p for job in jobs for p in (job.image, job.audio, job.options.get("reference_video"))]
+    for number, job in enumerate(jobs, 1):
+        try:
+            check_output_path(job.output, inputs)
+        except InputError as exc:
+            raise InputError(f"{path}: job {number}: {exc}") from None
 
 
 def shard(jobs: List[Job]) -> List[Job]:
@@ -122,17 +136,30 @@ def _device(requested: str) -> str:
     return requested
 
 
-def _render(th, job: Job, quiet: bool, label: str = "") -> None:
+def _render(th, job: Job, quiet: bool, label: str = "", jobs_file: Optional[str] = None,
+            max_seconds: Optional[float] = None) -> None:
     from tqdm import tqdm
 
-    out = Path(job.output)
+    from audio2kp.progress import reporting
+    from talking_head.commands import long_audio
+    from talking_head.pipeline import DEFAULT_FPS
+
+    out = check_output_path(job.output, [job.image, job.audio, job.options.get("reference_video"), jobs_file])
     if out.suffix.lower() != ".mp4":
         raise InputError(f"{out}: the output must be an .mp4 file")
     if not out.parent.exists():
         raise InputError(f"{out}: the output folder {out.parent} does not exist")
-    video = th.animate(job.image, job.audio, **job.options)
+    duration = long_audio.check_length(job.audio, max_seconds)
+    say = (lambda line: None) if quiet else (lambda line: tqdm.write(line, file=sys.stderr))
+    long_audio.announce(job.audio, duration, float(job.options.get("fps") or DEFAULT_FPS), say)
+    bars = long_audio.StageBars(disable=quiet)
+    try:
+        with reporting(bars):  # decoding and phoneme recognition report in seconds of audio
+            video = th.animate(job.image, job.audio, **job.options)
+    finally:
+        bars.close()
     with tqdm(total=len(video), unit="frame", desc=label or out.name, disable=quiet, dynamic_ncols=True) as bar:
-        video.save(out, progress=lambda done, total: bar.update(done - bar.n))
+        video.save(out, progress=long_audio.RenderProgress(bar, say))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,12 +182,13 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     th = TalkingHead.from_pretrained(args.model, backend=args.backend).to(_device(args.device))
     if len(jobs) == 1 and not args.jobs:
-        _render(th, jobs[0], args.quiet)
+        _render(th, jobs[0], args.quiet, max_seconds=args.max_seconds)
         return 0
     failures = 0
     for i, job in enumerate(jobs, 1):
         try:
-            _render(th, job, args.quiet, label=f"[{i}/{len(jobs)}] {Path(job.output).name}")
+            _render(th, job, args.quiet, label=f"[{i}/{len(jobs)}] {Path(job.output).name}", jobs_file=args.jobs,
+                    max_seconds=args.max_seconds)
         except InputError as exc:
             failures += 1
             print(f"talking-head animate: error: {exc}", file=sys.stderr)

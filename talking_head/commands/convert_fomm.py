@@ -11,6 +11,7 @@ from tqdm import tqdm
 from fomm_core.checkpoint import model_from_official_checkpoint
 from fomm_core.config import PRESETS, resolve_config
 from fomm_core.errors import InputError
+from fomm_core.output_path import same_file
 
 NAME = "convert-fomm"
 HELP = "Convert an official FOMM checkpoint (.pth.tar) to config.json + model.safetensors per component."
@@ -42,8 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists and is not empty")
 
 
+def _check_inputs_outside(out_dir: Path, inputs: list) -> None:
+    """The output folder (replaced with --force) may neither be an input nor hold one."""
+    for given in inputs:
+        if given is not None and Path(given).exists() and (
+            same_file(out_dir, given) or out_dir.resolve() in Path(given).resolve().parents
+        ):
+            raise InputError(f"{out_dir}: the output folder is or holds the input {given}; choose another folder")
+
+
 def run(args: argparse.Namespace) -> int:
     out_dir: Path = args.out_dir
+    _check_inputs_outside(out_dir, [args.checkpoint, args.config])
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not args.force:
         raise InputError(f"{out_dir}: already exists and is not empty (use --force to replace it)")
     config = resolve_config(args.config)

@@ -42,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from audio2kp.learned_driver import Audio2KPDriver
     from audio2kp.model import Audio2KP
     from fomm_core.atomic import atomic_output
+    from fomm_core.output_path import check_output_path
 
+    if args.json_out:  # before the evaluation: never over the model or a shard
+        inputs = [args.model, args.data]
+        inputs += [str(p) for folder in inputs if Path(folder).is_dir() for p in Path(folder).rglob("*")]
+        check_output_path(args.json_out, inputs)
     driver = Audio2KPDriver(Audio2KP.from_pretrained(args.model))
     bar = tqdm(unit="clip", desc="eval-audio2kp")
     report = evaluate(driver, args.data, args.mouth_kp, args.max_lag, args.seed, progress=lambda _: bar.update(1))

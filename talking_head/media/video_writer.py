@@ -3,7 +3,9 @@
 :class:`VideoWriter` takes frames in batches and encodes them as they come (memory does not grow with the
 video's length); the audio is interleaved with the video as it goes. The file is written to a temporary
 name in the destination folder and renamed into place only when everything succeeded; on any error the
-temporary file is deleted, so a half-written MP4 never appears under the requested name.
+temporary file is deleted, so a half-written MP4 never appears under the requested name. A run killed
+before it could delete it (SIGKILL) leaves ``.<name>.partial-<pid>-<random>.tmp.mp4``; the next write into
+that folder removes it (:func:`fomm_core.atomic.sweep_stale_temps`).
 
 Audio sync: FFmpeg's AAC encoder emits 1024 priming samples before the first real sample. Audio frames
 are given exact sample timestamps (``pts`` = sample index), so the encoder stamps its first packet at
@@ -18,7 +20,6 @@ and/or column repeated), so no image content is lost; the file's size is then th
 from __future__ import annotations
 
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Tuple, Union
@@ -26,7 +27,7 @@ from typing import Callable, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from audio2kp.audio import Audio
-from fomm_core.atomic import new_file_mode
+from fomm_core.atomic import new_file_mode, temp_file
 from fomm_core.errors import InputError
 
 #: Default x264 constant rate factor (lower is better quality; 18 is visually near-lossless).
@@ -42,6 +43,8 @@ AAC_FRAME_SAMPLES = 1024
 MAX_FPS_DENOMINATOR = 1001
 #: Audio is encoded this far ahead of the video written so far, so the two streams interleave.
 AUDIO_LEAD_SECONDS = 0.5
+#: Ending of the temporary file (``.<name>.partial-<pid>-<random>.tmp.mp4``, see ``fomm_core.atomic``).
+TEMP_SUFFIX = ".tmp.mp4"
 
 AudioInput = Union[Audio, Tuple[np.ndarray, int], None]
 
@@ -152,11 +155,10 @@ class VideoWriter:
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder; give a file name for the video")
         try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp.mp4")
+            self._tmp = temp_file(self.path, suffix=TEMP_SUFFIX)  # also removes leftovers of killed runs
         except OSError as exc:
             raise InputError(f"{self.path}: cannot write here ({exc.strerror or exc})") from None
-        os.close(fd)
-        self._tmp = Path(tmp)
+        tmp = str(self._tmp)
         try:
             self._container = av.open(
                 tmp, mode="w", format="mp4", options={"movflags": "+faststart+use_metadata_tags"}

@@ -73,11 +73,12 @@ def test_browser_upload_generate_play(served, browser, face_png, speech_wav, tex
     page.wait_for_selector("#voice audio, #voice [data-testid='waveform-controls'], #voice .waveform-container",
                            state="attached")
     page.locator("#generate").click()
-    toast = page.locator("[data-testid='toast-body']").first
-    toast.wait_for()
-    assert "face image notes.png: not an image file" in toast.inner_text()
+    # checked before the request joins the render queue: Gradio shows the validator's message on the input
+    message = "face image notes.png: not an image file"
+    page.wait_for_function(f"() => document.body.innerText.includes({message!r})")
+    assert message in page.locator("#face .validation-error").inner_text()
     assert "Traceback" not in page.content()
-    page.locator("[data-testid='toast-close']").first.click()
+    page.locator("#face .validation-error button").first.click()  # the user closes the message
 
     # the app keeps serving: a real face now
     _clear_face(page)

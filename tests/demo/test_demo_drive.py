@@ -51,7 +51,7 @@ def drive_client(pipeline, demo_settings, tmp_path_factory):
 
 def test_drive_tab_animates_the_photo(drive_client, face_png, driving_video, text_as_image):
     from gradio_client import handle_file
-    from gradio_client.exceptions import AppError
+    from gradio_client.exceptions import ValidationError
 
     out = drive_client.predict(handle_file(str(face_png)), handle_file(str(driving_video)),
                                api_name="/drive")
@@ -63,6 +63,6 @@ def test_drive_tab_animates_the_photo(drive_client, face_png, driving_video, tex
     # video-driven output carries the watermark too
     report = drive_client.predict(handle_file(str(video)), api_name="/detect")
     assert report.startswith("### Yes:"), report
-    with pytest.raises(AppError, match=r"driving video notes\.png: not a video file"):
+    with pytest.raises(ValidationError, match=r"driving video notes\.png: not a video file"):  # before the queue
         drive_client.predict(handle_file(str(face_png)), handle_file(str(text_as_image)),
                              api_name="/drive")
