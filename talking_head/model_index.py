@@ -1,6 +1,6 @@
 """``model_index.json``: which component lives in which subfolder of a pretrained TalkingHead folder.
 
-A learned folder looks like::
+A learned folder looks like (a ``fomm`` folder: the same without ``audio2kp/``, ``"backend": "fomm"``)::
 
     model_index.json          {"_class_name": "TalkingHead", "backend": "learned", "fomm": "fomm", "audio2kp": "audio2kp"}
     fomm/config.json          FOMM keypoint detector + generator (fomm_core.FommModel's own layout:
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Optional
 
 from fomm_core.atomic import atomic_output
 from fomm_core.errors import InputError
@@ -23,7 +24,9 @@ INDEX_FILE = "model_index.json"
 CLASS_NAME = "TalkingHead"
 LEARNED = "learned"
 OFFLINE = "offline"
-BACKENDS = (OFFLINE, LEARNED)
+#: Any FOMM model driven through the offline-rendered driving sequence (``talking_head.fomm_bridge``).
+FOMM = "fomm"
+BACKENDS = (OFFLINE, LEARNED, FOMM)
 #: Files every learned component folder holds.
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -34,7 +37,7 @@ class ModelIndex:
     """The index of a pretrained folder.
 
     Attributes:
-        backend: ``"learned"`` or ``"offline"``.
+        backend: ``"learned"``, ``"fomm"`` or ``"offline"``.
         fomm: subfolder of the FOMM keypoint detector + generator.
         audio2kp: subfolder of the audio-to-keypoint model.
     """
@@ -77,3 +80,15 @@ def has_learned_weights(folder: Path) -> bool:
         (folder / sub / CONFIG_FILE).is_file() and any((folder / sub).rglob("*.safetensors"))
         for sub in (index.fomm, index.audio2kp)
     )
+
+
+def fomm_weights_in(folder: Path) -> Optional[Path]:
+    """The FOMM model folder a pretrained folder holds, or ``None``: its index's ``fomm`` subfolder, else a
+    ``fomm/`` subfolder, else the folder itself when it is a converted FOMM folder (``config.json`` +
+    ``kp_detector/`` + ``generator/``, as ``convert-fomm`` writes)."""
+    folder = Path(folder)
+    sub = ModelIndex.load(folder).fomm if (folder / INDEX_FILE).is_file() else ModelIndex.fomm
+    for candidate in (folder / sub, folder):
+        if (candidate / CONFIG_FILE).is_file() and (candidate / "kp_detector").is_dir() and (candidate / "generator").is_dir():
+            return candidate
+    return None
