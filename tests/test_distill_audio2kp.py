@@ -88,10 +88,13 @@ def test_shards_hold_the_bridge_motion_of_each_pair(shards, inputs, capsys):
 
 
 def test_same_seed_same_shards(shards, inputs, tmp_path):
+    """One photo per clip: the pairs are among the two-photo run's (the same shuffle), with the same motion."""
     again = tmp_path / "again"
-    assert _distill(inputs, again, "--photos-per-clip", "2") == 0
-    for info in scan_shards(shards)[0]:
-        a, b = read_shard(info.path), read_shard(again / info.path.name)
+    assert _distill(inputs, again) == 0
+    made = scan_shards(again)[0]
+    assert len(made) == 2
+    for info in made:
+        a, b = read_shard(shards / info.path.name), read_shard(info.path)
         np.testing.assert_allclose(a.kp_value, b.kp_value, atol=1e-6)
 
 
