@@ -9,7 +9,8 @@ openness of the driving face (lid gap / eye width of the offline landmarks), so 
 audio2kp in that FOMM's keypoint space.
 
 Pairs: each clip is spoken by ``photos_per_clip`` photos, taken in turn from a seeded shuffle of the photos,
-so every photo is used about equally. Each pair has its own seed (head motion, blinks). A ``.txt`` transcript
+so every photo is used about equally (a photo without a face is skipped and the next one takes its place;
+photos are prepared when used, so memory does not grow with their number). Each pair has its own seed (head motion, blinks). A ``.txt`` transcript
 beside a clip (same name) is given to the offline driver when its controls take one. A rerun skips pairs whose
 shard exists; photos without a face and unreadable clips are skipped and listed in ``OUT/distill_report.json``.
 """
@@ -22,6 +23,7 @@ import json
 import logging
 import os
 import re
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Union
@@ -232,24 +234,22 @@ def distill(
         if on_result is not None:
             on_result(result)
 
-    photos: List[SourcePhoto] = []
-    for path in photo_paths:
-        name = path.relative_to(photo_root).as_posix()
-        try:
-            photos.append(prepare_photo(path, renderer, name))
-        except InputError as exc:
-            record(PairResult(safe_id(name), SKIPPED, str(exc)))
-    if not photos:
-        raise InputError(f"{photo_root}: no photo with a face found")
-    order = np.random.default_rng(options.seed).permutation(len(photos))
-    for index, clip in enumerate(clips):
+    photos = PhotoRotation(photo_paths, photo_root, renderer, options.seed, record)
+    for clip in clips:
         clip_name = clip.relative_to(speech_root).as_posix()
         transcript = read_transcript(clip)
-        for j in range(options.photos_per_clip):
-            photo = photos[int(order[(index * options.photos_per_clip + j) % len(photos)])]
-            clip_id = safe_id(f"{clip_name}__{photo.name}".replace("/", "__"))
-            if shard_path(out_dir, clip_id).exists():
-                record(PairResult(clip_id, DONE_BEFORE))
+        for _ in range(options.photos_per_clip):
+            while True:  # the next photo in turn; one without a face gives its place to the next
+                name = photos.next_name()
+                clip_id = safe_id(f"{clip_name}__{name}".replace("/", "__"))
+                if shard_path(out_dir, clip_id).exists():
+                    record(PairResult(clip_id, DONE_BEFORE))
+                    photo = None
+                    break
+                photo = photos.prepared(name)
+                if photo is not None:
+                    break
+            if photo is None:
                 continue
             try:
                 record(distill_pair(bridge, photo, clip, clip_name, transcript, out_dir, clip_id, options))
@@ -264,6 +264,59 @@ def distill(
     write_report(out_dir, results)
     write_manifest(out_dir)
     return results
+
+
+class PhotoRotation:
+    """The photos in turn, from a seeded shuffle, prepared only when used (a few kept), faceless ones skipped.
+
+    Preparing lazily keeps memory flat for any number of photos (FFHQ has 70k) and costs nothing for photos a
+    rerun does not need. A photo without a face is reported once and never offered again.
+    """
+
+    #: Prepared photos kept for reuse.
+    CACHE = 64
+
+    def __init__(self, paths: List[Path], root: Path, renderer, seed: int, record: Callable[[PairResult], None]):
+        self.names = [p.relative_to(root).as_posix() for p in paths]
+        self.paths = dict(zip(self.names, paths))
+        self.order = np.random.default_rng(seed).permutation(len(paths))
+        self.renderer = renderer
+        self.record = record
+        self.root = root
+        self.pointer = 0
+        self.faceless: set = set()
+        self.cache: "OrderedDict[str, SourcePhoto]" = OrderedDict()
+
+    def next_name(self) -> str:
+        """The next photo in turn not known to be faceless.
+
+        Raises:
+            InputError: every photo is faceless.
+        """
+        for _ in range(len(self.order)):
+            name = self.names[int(self.order[self.pointer % len(self.order)])]
+            self.pointer += 1
+            if name not in self.faceless:
+                return name
+        raise InputError(f"{self.root}: no photo with a face found")
+
+    def prepared(self, name: str) -> Optional[SourcePhoto]:
+        """The prepared photo, or ``None`` when it has no face (reported once)."""
+        if name in self.cache:
+            self.cache.move_to_end(name)
+            return self.cache[name]
+        try:
+            photo = prepare_photo(self.paths[name], self.renderer, name)
+        except InputError as exc:
+            self.faceless.add(name)
+            self.record(PairResult(safe_id(name), SKIPPED, str(exc)))
+            if len(self.faceless) == len(self.names):
+                raise InputError(f"{self.root}: no photo with a face found") from None
+            return None
+        self.cache[name] = photo
+        if len(self.cache) > self.CACHE:
+            self.cache.popitem(last=False)
+        return photo
 
 
 def write_report(out_dir: Path, results: List[PairResult]) -> Path:
