@@ -140,8 +140,6 @@ def principal_projection(values: np.ndarray, axis_from: np.ndarray) -> np.ndarra
 
 
 def mouth_check(teacher: Path, photos: Path, speech: Path, count: int = 3) -> None:
-    import torch
-
     from audio2kp.audio import load_audio
     from audio2kp.controls import AnimationControls
     from audio2kp.offline.keypoint_set import LANDMARK_SET
@@ -174,7 +172,6 @@ def mouth_check(teacher: Path, photos: Path, speech: Path, count: int = 3) -> No
     if rows:
         all_r = np.array(rows)
         print(f"  mean |r| {np.nanmean(all_r):.3f}; keypoints with |r| > 0.8: {int((all_r > 0.8).sum())} of {all_r.size}")
-    del torch
 
 
 # --- 4. evaluation --------------------------------------------------------------------------------------------
