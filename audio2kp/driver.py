@@ -29,9 +29,13 @@ class AudioDriver(Protocol):
     Attributes:
         keypoint_space: the keypoints the driver predicts (``MotionTrack.keypoint_space``, e.g. ``"fomm"``
             or ``"landmarks"``); it must equal the renderer's.
+        needs_source_crop: whether :meth:`drive` also wants the source crop and its face landmarks
+            (``source_image=``, ``landmarks=`` keywords; the fomm motion bridge renders a driving sequence of
+            the source's own face). ``False`` for drivers that need only the keypoints.
     """
 
     keypoint_space: str
+    needs_source_crop: bool
 
     def drive(
         self,

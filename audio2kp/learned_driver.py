@@ -30,6 +30,7 @@ class Audio2KPDriver:
     """
 
     keypoint_space = "fomm"
+    needs_source_crop = False
 
     def __init__(self, model: Audio2KP):
         self.model = model.eval()

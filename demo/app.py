@@ -51,6 +51,8 @@ EXAMPLE_VOICE = EXAMPLES_DIR / "voice.wav"
 #: Name of the default backend when no weights are configured.
 OFFLINE_BACKEND = "offline"
 LEARNED_BACKEND = "learned"
+#: Name of the backend that drives the FOMM weights of ``fomm_model`` through the motion bridge.
+FOMM_BACKEND = "fomm"
 
 INTRO = """# talking-head
 Give a face photo and a voice clip; get a video of that face saying it. Every video made here carries an
@@ -379,20 +381,28 @@ def format_report(report: Any, name: Optional[str] = None) -> str:
 
 
 def load_pipelines(settings: DemoSettings) -> dict:
-    """``{backend name: TalkingHead}``: the learned weights first when configured, the offline backend always."""
+    """``{backend name: TalkingHead}``: the weights of ``model`` first when configured (learned, or fomm for FOMM
+    weights alone), then the FOMM weights of ``fomm_model`` driven through the motion bridge, the offline
+    backend always."""
     from talking_head.pipeline import TalkingHead
 
     backends = {}
     if settings.model:
-        backends[LEARNED_BACKEND] = TalkingHead.from_pretrained(settings.model)
-    backends[OFFLINE_BACKEND] = TalkingHead.from_pretrained(None)
+        pipeline = TalkingHead.from_pretrained(settings.model)
+        backends[pipeline.backend_name] = pipeline
+    if settings.fomm_model and FOMM_BACKEND not in backends:
+        backends[FOMM_BACKEND] = TalkingHead.from_pretrained(settings.fomm_model, backend=FOMM_BACKEND)
+    backends.setdefault(OFFLINE_BACKEND, TalkingHead.from_pretrained(None))
     return backends
 
 
-def load_video_driver(settings: DemoSettings) -> Any:
-    """The FOMM renderer for the video-driven tab when FOMM weights are configured, else ``None``."""
+def load_video_driver(settings: DemoSettings, pipelines: Optional[dict] = None) -> Any:
+    """The FOMM renderer for the video-driven tab when FOMM weights are configured, else ``None`` (the fomm
+    backend's own renderer when ``pipelines`` has it: the same weights are loaded once)."""
     if not settings.fomm_model:
         return None
+    if pipelines and FOMM_BACKEND in pipelines and pipelines[FOMM_BACKEND].backend.folder == Path(settings.fomm_model):
+        return pipelines[FOMM_BACKEND].backend.renderer
     from talking_head.drive import load_renderer
 
     return load_renderer(settings.fomm_model)
@@ -411,7 +421,8 @@ def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int
         os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
         atexit.register(shutil.rmtree, settings.gradio_temp_dir, True)
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
-    blocks = build_demo(load_pipelines(settings), settings, video_driver=load_video_driver(settings))
+    pipelines = load_pipelines(settings)
+    blocks = build_demo(pipelines, settings, video_driver=load_video_driver(settings, pipelines))
     atexit.register(blocks.talking_head_workspace.clear)
     options = dict(server_name=host, server_port=port, share=share, max_file_size=f"{settings.limits.max_file_mb:g}mb",
                    allowed_paths=[str(settings.temp_dir)], footer_links=["api", "gradio"])

@@ -60,7 +60,8 @@ class DemoSettings:
 
     Attributes:
         model: hub repo id or local folder of learned weights (``None``: the offline backend only).
-        fomm_model: hub repo id or local folder of FOMM weights for the video-driven tab (``None``: no tab).
+        fomm_model: hub repo id or local folder of FOMM weights for the video-driven tab, also offered as the
+            ``fomm`` backend of the photo + voice tab (``None``: neither).
         temp_dir: folder for job files and Gradio's upload cache; cleaned up as jobs finish.
         concurrency: jobs that run at once (one per CPU or GPU worker).
         queue_size: requests that may wait in the queue; more are turned away.

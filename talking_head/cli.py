@@ -23,8 +23,10 @@ COMMANDS: List[str] = [
     "detect",  # is this video made by this tool? (issue 7)
     "prepare",  # talking-face videos -> audio2kp training shards (issue 4)
     "synth_corpus",  # synthetic espeak-ng corpus for audio2kp (issue 4)
+    "distill_audio2kp",  # photos + speech -> audio2kp shards through the FOMM motion bridge (issue 13)
     "train_audio2kp",
     "eval_audio2kp",
+    "assemble_learned",  # FOMM + trained audio2kp -> a learned model folder (issue 13)
     "train_fomm",  # self-supervised FOMM training (issue 8)
     "eval_fomm",
 ]

@@ -23,10 +23,10 @@ from fomm_core.errors import InputError
 
 from fomm_core.pretrained import resolve_pretrained
 
-from .backends import Backend, learned_backend, offline_backend, save_learned
+from .backends import Backend, fomm_backend, learned_backend, offline_backend, save_learned
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
 from .faces.paste import FEATHER_FRACTION
-from .model_index import BACKENDS, LEARNED, OFFLINE, inspect_folder
+from .model_index import BACKENDS, FOMM, INDEX_FILE, LEARNED, OFFLINE, bare_fomm_folder, inspect_folder
 from .provenance import OutputMarks
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
 from .stage_times import StageTimes
@@ -64,25 +64,31 @@ class TalkingHead:
 
     @classmethod
     def from_pretrained(
-        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None, *,
-        torch_dtype: Optional[torch.dtype] = None, device: Union[str, torch.device, None] = None,
-        autocast_dtype: Optional[torch.dtype] = None,
+        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None,
+        fomm_config: Optional[str] = None, *, torch_dtype: Optional[torch.dtype] = None,
+        device: Union[str, torch.device, None] = None, autocast_dtype: Optional[torch.dtype] = None,
     ) -> "TalkingHead":
         """Load a pipeline.
 
         Args:
             dir_or_repo_id: a folder with ``model_index.json`` and a subfolder per component (``fomm/``,
-                ``audio2kp/``, each with ``config.json`` + ``model.safetensors``), or a hub repo id; ``None``
-                (or an empty folder) gives the offline backend.
-            backend: ``"offline"`` or ``"learned"`` to force one; by default the weights decide.
+                ``audio2kp/``, each with ``config.json`` + ``model.safetensors``), or a hub repo id; a folder
+                holding only FOMM weights (``fomm/``, or a ``convert-fomm`` folder) or an official FOMM
+                checkpoint file (``vox-cpk.pth.tar``) gives the fomm backend; ``None`` (or an empty folder)
+                gives the offline backend.
+            backend: ``"offline"``, ``"learned"`` or ``"fomm"`` to force one; by default the weights decide
+                (learned weights before FOMM weights alone).
+            fomm_config: for an official checkpoint file: a FOMM preset (default ``vox-256``) or an official
+                yaml file.
             torch_dtype: the weights' dtype; only ``torch.float32`` (the FOMM networks' batch norm and
                 Jacobian inversion need it): for half precision use ``autocast_dtype``.
             device: where the models run (default CPU).
             autocast_dtype: run the models under ``torch.autocast`` in this dtype (see :meth:`autocast`).
 
         Raises:
-            InputError: unknown backend, ``"learned"`` without weights, a folder that is neither empty nor
-                complete (naming what is missing), unreadable files.
+            InputError: unknown backend, ``"learned"`` / ``"fomm"`` without weights, a folder that is neither
+                empty nor complete (naming what is missing), a checkpoint that is not FOMM or does not fit its
+                config, unreadable files.
         """
         if backend is not None and backend not in BACKENDS:
             raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -91,27 +97,49 @@ class TalkingHead:
                 f"torch_dtype {torch_dtype} is not supported: the pipeline's weights stay torch.float32; pass "
                 "autocast_dtype=torch.bfloat16 (or float16) to run it in mixed precision"
             )
-        if backend == OFFLINE:
-            pipeline = cls(offline_backend())
-        else:
-            folder = None if dir_or_repo_id is None else resolve_pretrained(dir_or_repo_id)
-            index = None if folder is None else inspect_folder(folder)
-            if index is not None and index.backend == LEARNED:
-                pipeline = cls(learned_backend(folder, index))
-            elif backend == LEARNED:
-                where = "no model folder was given" if folder is None else f"{folder} holds no learned weights"
-                raise InputError(f"the learned backend needs weights, but {where} (model_index.json + fomm/ + audio2kp/)")
-            else:
-                pipeline = cls(offline_backend())
+        pipeline = cls(cls._load_backend(dir_or_repo_id, backend, fomm_config))
         if device is not None:
             pipeline.to(device)
         if autocast_dtype is not None:
             pipeline.autocast(autocast_dtype)
         return pipeline
 
+    @staticmethod
+    def _load_backend(dir_or_repo_id, backend: Optional[str], fomm_config: Optional[str]) -> Backend:
+        """The backend ``from_pretrained`` asks for (see there)."""
+        if dir_or_repo_id is not None and Path(dir_or_repo_id).expanduser().is_file():
+            if backend not in (None, FOMM):
+                raise InputError(f"{dir_or_repo_id}: a checkpoint file gives the fomm backend, not {backend!r}")
+            return fomm_backend(Path(dir_or_repo_id).expanduser(), fomm_config)
+        if fomm_config is not None and backend != FOMM:
+            raise InputError("fomm_config is for an official FOMM checkpoint file (.pth.tar)")
+        if backend == OFFLINE:
+            return offline_backend()
+        if backend == FOMM and dir_or_repo_id is not None and Path(dir_or_repo_id).suffix:  # a file name, not a repo
+            if not Path(dir_or_repo_id).expanduser().exists():
+                raise InputError(f"{dir_or_repo_id}: no such FOMM checkpoint file or model folder")
+        folder = None if dir_or_repo_id is None else resolve_pretrained(dir_or_repo_id)
+        fomm_dir = index = None
+        if folder is not None:
+            fomm_dir = None if (folder / INDEX_FILE).is_file() else bare_fomm_folder(folder)
+            index = None if fomm_dir is not None else inspect_folder(folder)
+        learned_here = index is not None and index.backend == LEARNED
+        fomm_here = fomm_dir is not None or (index is not None and index.backend in (LEARNED, FOMM))
+        if backend == LEARNED and not learned_here:
+            where = "no model folder was given" if folder is None else f"{folder} holds no learned weights"
+            raise InputError(f"the learned backend needs weights, but {where} (model_index.json + fomm/ + audio2kp/)")
+        if backend == FOMM and not fomm_here:
+            where = "no model was given" if folder is None else f"{folder} holds no FOMM weights"
+            raise InputError(f"the fomm backend needs a FOMM model, but {where} (a .pth.tar checkpoint or a fomm/ folder)")
+        if not (learned_here or fomm_here):
+            return offline_backend()
+        if backend == FOMM or not learned_here:
+            return fomm_backend(folder, fomm_config)
+        return learned_backend(folder, index)
+
     def save_pretrained(self, folder: Union[str, os.PathLike]) -> None:
-        """Write the learned components as ``model_index.json`` + ``fomm/`` + ``audio2kp/`` (reload with
-        :meth:`from_pretrained`), atomically."""
+        """Write the learned components as ``model_index.json`` + ``fomm/`` + ``audio2kp/`` (the fomm backend:
+        ``model_index.json`` + ``fomm/``); reload with :meth:`from_pretrained`. Atomically."""
         save_learned(self.backend, Path(folder))
 
     @property
@@ -157,6 +185,7 @@ class TalkingHead:
         reference_video: Optional[Union[str, os.PathLike]] = None,
         progress: Optional[ProgressCallback] = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        save_driving: Optional[Union[str, os.PathLike]] = None,
     ) -> Video:
         """Make ``image`` speak ``audio``.
 
@@ -180,6 +209,8 @@ class TalkingHead:
                 forth when shorter than the audio), still scaled by ``pose_scale``.
             progress: ``progress(frames_done, frames_total)`` after each rendered batch.
             batch_size: frames per renderer call.
+            save_driving: fomm backend only: also write the driving sequence (the offline-rendered face crop
+                whose motion FOMM reads, with the voice) to this MP4, for inspection.
 
         Returns:
             A lazily rendered :class:`Video` (``.frames``, ``.save(path)``, ``.iter_batches()``).
@@ -193,8 +224,10 @@ class TalkingHead:
             raise InputError(f"fps must be in (0, 240], got {fps}")
         if size is not None and not 16 <= int(size) <= 8192:
             raise InputError(f"size must be between 16 and 8192 pixels, got {size}")
-        if reference_video is not None and not self.backend.renderer.can_detect:
+        if reference_video is not None and (self.backend.name == FOMM or not self.backend.renderer.can_detect):
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
+        if save_driving is not None and not self.backend.needs_source_crop:
+            raise InputError(f"{save_driving}: only the fomm backend renders a driving sequence to save")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
         times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
@@ -215,6 +248,10 @@ class TalkingHead:
                 from .reference_pose import reference_head_pose
 
                 extra["reference_pose"] = reference_head_pose(reference_video, renderer, fps)
+            if self.backend.needs_source_crop:
+                extra.update(source_image=source, landmarks=transform.to_crop(landmarks), watermark=watermark)
+                if save_driving is not None:
+                    extra["save_driving"] = save_driving
             track = self.backend.driver.drive(model_audio, state.keypoints, fps, num_frames, controls, **extra)
         if len(track) != num_frames:
             raise RuntimeError(f"driver returned {len(track)} frames, expected {num_frames}")
@@ -249,7 +286,7 @@ class TalkingHead:
                 return transform, find_face(photo, face_index, name).landmarks
             except InputError:
                 raise InputError(
-                    f"{name}: no face found; the offline backend moves face landmarks, so it needs a face even "
+                    f"{name}: no face found; the {self.backend.name} backend moves face landmarks, so it needs a face even "
                     "with whole_image (a learned model, --model DIR, can animate any image)"
                 ) from None
         face = find_face(photo, face_index, name)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from espeak_speech import espeak
 from reference_folder import SHARED, candidates
 
 
@@ -36,15 +35,6 @@ def face_png(astronaut, tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("uploads") / "astronaut.png"
     Image.fromarray(astronaut).save(path)
-    return path
-
-
-def espeak(text: str, path: Path, voice: str = "en-us", speed: int = 160, pitch: int = 50) -> Path:
-    """Speak ``text`` with espeak-ng into a wav file at ``path``."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        pytest.fail("espeak-ng is not installed (scripts/setup.sh installs it)")
-    subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text], check=True)
     return path
 
 

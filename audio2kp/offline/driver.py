@@ -79,6 +79,7 @@ class OfflineDriver:
     """Audio -> landmark keypoint track, real time on a CPU, no learned weights."""
 
     keypoint_space = KEYPOINT_SPACE
+    needs_source_crop = False  # the landmarks alone are enough
 
     def __init__(self, config: Optional[OfflineDriverConfig] = None):
         self.config = config or OfflineDriverConfig()

@@ -38,7 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", help="output MP4 path")
     parser.add_argument("--jobs", help="JSON-lines file of {image, audio, output, ...} jobs to render with one model load")
     parser.add_argument("--model", help="pretrained folder or hub repo id (default: the offline backend, no weights)")
-    parser.add_argument("--backend", choices=["offline", "learned"], help="force a backend (default: by the weights given)")
+    parser.add_argument("--backend", choices=["offline", "learned", "fomm"],
+                        help="force a backend (default: by the weights given)")
+    parser.add_argument("--fomm", metavar="PATH",
+                        help="drive any FOMM model through an offline-rendered driving sequence (the fomm backend): "
+                             "an official checkpoint (.pth.tar) or a converted model folder")
+    parser.add_argument("--fomm-config", metavar="PRESET|YAML",
+                        help="config of a --fomm checkpoint file: a preset or an official yaml (default: vox-256)")
+    parser.add_argument("--save-driving", metavar="PATH.mp4",
+                        help="fomm backend: also write the driving sequence FOMM reads its motion from (an MP4)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default: cpu)")
     parser.add_argument("--expression-scale", type=float, default=1.0, help="lips/jaw/eyes motion multiplier (default 1)")
     parser.add_argument("--pose-scale", type=float, default=1.0, help="head motion multiplier; 0 = still head (default 1)")
@@ -162,6 +170,21 @@ def _render(th, job: Job, quiet: bool, label: str = "", jobs_file: Optional[str]
         video.save(out, progress=long_audio.RenderProgress(bar, say))
 
 
+def _pipeline(args: argparse.Namespace):
+    """The pipeline the flags ask for: ``--fomm`` (fomm backend), ``--model``, or the offline backend."""
+    from talking_head.pipeline import TalkingHead
+
+    if args.fomm_config and not args.fomm:
+        raise InputError("--fomm-config needs --fomm CHECKPOINT")
+    if args.fomm:
+        if args.model:
+            raise InputError("give either --model or --fomm, not both")
+        if args.backend not in (None, "fomm"):
+            raise InputError(f"--fomm gives the fomm backend, not --backend {args.backend}")
+        return TalkingHead.from_pretrained(args.fomm, backend="fomm", fomm_config=args.fomm_config)
+    return TalkingHead.from_pretrained(args.model, backend=args.backend)
+
+
 def run(args: argparse.Namespace) -> int:
     from talking_head.pipeline import TalkingHead
 
@@ -169,18 +192,25 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs:
         if args.image or args.audio or args.output:
             raise InputError("give either IMAGE AUDIO -o OUT.mp4 or --jobs FILE, not both")
+        if args.save_driving:
+            raise InputError("--save-driving is for one clip (IMAGE AUDIO -o OUT.mp4), not --jobs")
         jobs = shard(read_jobs(args.jobs, _cli_options(args)))
     else:
         if not (args.image and args.audio and args.output):
             raise InputError("give IMAGE AUDIO -o OUT.mp4 (or --jobs FILE)")
-        jobs = [Job(args.image, args.audio, args.output, _cli_options(args))]
+        options = _cli_options(args)
+        if args.save_driving:
+            if Path(args.save_driving).suffix.lower() != ".mp4":
+                raise InputError(f"{args.save_driving}: the driving sequence must be saved as an .mp4 file")
+            options["save_driving"] = args.save_driving
+        jobs = [Job(args.image, args.audio, args.output, options)]
     if args.threads is not None:
         import torch
 
         if args.threads < 1:
             raise InputError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    th = TalkingHead.from_pretrained(args.model, backend=args.backend).to(_device(args.device))
+    th = _pipeline(args).to(_device(args.device))
     if len(jobs) == 1 and not args.jobs:
         _render(th, jobs[0], args.quiet, max_seconds=args.max_seconds)
         return 0

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="learned weights (folder or hub repo id; default: $TALKING_HEAD_MODEL, "
                              "else the offline backend only)")
     parser.add_argument("--fomm-model", default=None, metavar="DIR_OR_REPO_ID",
-                        help="FOMM weights for the video-driven tab (default: $TALKING_HEAD_FOMM_MODEL; "
-                             "no tab without them)")
+                        help="FOMM weights for the video-driven tab and the fomm backend of the photo + voice tab "
+                             "(default: $TALKING_HEAD_FOMM_MODEL; neither without them)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="jobs rendered at once (default: $TALKING_HEAD_DEMO_CONCURRENCY or 1)")
     parser.add_argument("--temp-dir", default=None,
