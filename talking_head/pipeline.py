@@ -9,6 +9,7 @@ Flow (see DESIGN.md): load -> find the face -> square crop -> ``renderer.prepare
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ import torch
 from audio2kp.audio import Audio, AudioLike, load_audio, MODEL_SAMPLE_RATE
 from audio2kp.controls import AnimationControls
 from fomm_core.errors import InputError
+from fomm_core.precision import AUTO, resolve_precision
 
 from .backends import Backend, learned_backend, offline_backend, resolve_folder, save_learned
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
@@ -54,14 +56,27 @@ class TalkingHead:
         dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`to`).
     """
 
-    def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32,
+        precision: str = AUTO,
+    ):
         self.backend = backend
         self.device = torch.device(device)
         self.dtype = dtype
+        self.precision = precision
+        self._set_renderer_precision()
+
+    def _set_renderer_precision(self) -> None:
+        """A FOMM renderer runs in ``self.precision`` (``"auto"``: bf16 on CUDA and on CPUs with AMX /
+        AVX-512 BF16, else fp32); the offline renderer has no precision setting."""
+        setter = getattr(self.backend.renderer, "set_precision", None)
+        if callable(setter):
+            setter(self.precision)
 
     @classmethod
     def from_pretrained(
-        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None
+        cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None,
+        precision: str = AUTO,
     ) -> "TalkingHead":
         """Load a pipeline.
 
@@ -70,10 +85,13 @@ class TalkingHead:
                 ``audio2kp/``, each with ``config.json`` + ``model.safetensors``), or a hub repo id; ``None``
                 (or a folder without learned weights) gives the offline backend.
             backend: ``"offline"`` or ``"learned"`` to force one; by default the weights decide.
+            precision: ``"auto"`` (default: bf16 autocast + channels-last for FOMM on CUDA and on CPUs with
+                AMX / AVX-512 BF16, float32 elsewhere), ``"fp32"`` or ``"bf16"``.
 
         Raises:
-            InputError: unknown backend, ``"learned"`` without weights, unreadable folder.
+            InputError: unknown backend or precision, ``"learned"`` without weights, unreadable folder.
         """
+        resolve_precision(precision, "cpu")  # an unknown name fails before any loading
         if backend is not None and backend not in BACKENDS:
             raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         folder = None if dir_or_repo_id is None else resolve_folder(str(dir_or_repo_id))
@@ -82,8 +100,8 @@ class TalkingHead:
             where = "no model folder was given" if folder is None else f"{folder} holds no learned weights"
             raise InputError(f"the learned backend needs weights, but {where} (model_index.json + fomm/ + audio2kp/)")
         if backend == OFFLINE or not learned_here:
-            return cls(offline_backend())
-        return cls(learned_backend(folder))
+            return cls(offline_backend(), precision=precision)
+        return cls(learned_backend(folder), precision=precision)
 
     def save_pretrained(self, folder: Union[str, os.PathLike]) -> None:
         """Write the learned components as ``model_index.json`` + ``fomm/`` + ``audio2kp/`` (reload with
@@ -94,9 +112,17 @@ class TalkingHead:
     def backend_name(self) -> str:
         return self.backend.name
 
-    def to(self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None) -> "TalkingHead":
+    def to(
+        self, device: Union[str, torch.device, None] = None, dtype: Optional[torch.dtype] = None,
+        precision: Optional[str] = None,
+    ) -> "TalkingHead":
         """Move the models to ``device``; ``dtype`` (``torch.float16`` / ``torch.bfloat16``) runs the driver and
-        renderer under ``torch.autocast`` (weights stay float32, so any backend takes it). Returns ``self``."""
+        renderer under ``torch.autocast`` (weights stay float32, so any backend takes it); ``precision``
+        (``"auto"``, ``"fp32"``, ``"bf16"``) sets the FOMM renderer's own precision, resolved again for the
+        new device. Returns ``self``."""
+        if precision is not None:
+            resolve_precision(precision, "cpu")
+            self.precision = precision
         if device is not None:
             self.device = torch.device(device)
         if dtype is not None:
@@ -104,6 +130,7 @@ class TalkingHead:
                 raise InputError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}")
             self.dtype = dtype
         self.backend.to(self.device)
+        self._set_renderer_precision()
         return self
 
     def _autocast(self):
@@ -128,6 +155,7 @@ class TalkingHead:
         reference_video: Optional[Union[str, os.PathLike]] = None,
         progress: Optional[ProgressCallback] = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        detail: bool = True,
     ) -> Video:
         """Make ``image`` speak ``audio``.
 
@@ -151,6 +179,9 @@ class TalkingHead:
                 forth when shorter than the audio), still scaled by ``pose_scale``.
             progress: ``progress(frames_done, frames_total)`` after each rendered batch.
             batch_size: frames per renderer call.
+            detail: FOMM renderers only: when the output face is larger than the model's resolution, carry
+                the photo's own fine texture at full resolution along FOMM's motion (where the occlusion map
+                says the source is visible; :mod:`fomm_core.detail`). ``False``: the model's frames, resized.
 
         Returns:
             A lazily rendered :class:`Video` (``.frames``, ``.save(path)``, ``.iter_batches()``).
@@ -180,6 +211,9 @@ class TalkingHead:
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
             source = source.to(self.device, torch.float32) / MAX_PIXEL
             state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
+            out_side = transform.side if mode == "full" else int(size or renderer.image_size)
+            if detail and hasattr(renderer, "with_detail") and out_side > renderer.image_size:
+                state = renderer.with_detail(state, _window(photo, transform, out_side, self.device))
         with times.measure("drive"), self._autocast():
             extra = {}
             if reference_video is not None:
@@ -225,6 +259,12 @@ class TalkingHead:
                 ) from None
         face = find_face(photo, face_index, name)
         return crop_for_face(width, height, landmarks=face.landmarks, size=size), face.landmarks
+
+
+def _window(photo: np.ndarray, transform: CropTransform, side: int, device: torch.device) -> torch.Tensor:
+    """The crop window resampled to ``side`` pixels (its real size in full mode): ``(1, 3, side, side)`` in [0, 1]."""
+    window = dataclasses.replace(transform, size=side).crop(photo)  # (side, side, 3) uint8
+    return torch.from_numpy(window).permute(2, 0, 1)[None].to(device, torch.float32) / MAX_PIXEL
 
 
 def _frame_count(voice: Audio, fps: float) -> int:
