@@ -258,7 +258,7 @@ def _png(tmp_path, image) -> Path:
 def test_bf16_and_channels_last_stay_close_to_float32(tmp_path, astronaut, driving_video, model_dir):
     plain, fast = tmp_path / "fp32.mp4", tmp_path / "bf16.mp4"
     # At the model's resolution: with the detail transfer the tiny random model's bf16 error is magnified 8x
-    # (bench/drive_speed.py measures the detail path's bf16 difference on vox-256's structure).
+    # (bench/fomm_detail_sharpness.py prints the detail path's bf16 difference on vox-256's structure).
     drive(astronaut, driving_video, plain, model_dir, DriveOptions(batch_size=8, precision="fp32", detail=False), crf=0)
     drive(astronaut, driving_video, fast, model_dir,
           DriveOptions(batch_size=8, bf16=True, channels_last=True, detail=False), crf=0)
