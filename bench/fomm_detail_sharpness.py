@@ -9,9 +9,12 @@ Sharpness = variance of the Laplacian of the grey image in the brows-to-nose box
 the nose tip, between the outer brow ends; MediaPipe face-mesh landmarks of the photo), averaged over the
 frames, beside the photo's own.
 
-Default model: vox-256's networks with random weights (sharpness needs no trained weights: the detail layer
-and the upsampled frame are measured as they are; a random occlusion map lets through only part of the
-detail, a trained one nearly all of it on a moving face). ``--model DIR`` takes a FOMM model folder.
+Default model: vox-256's networks with random weights. The output's sharpness is the generated frame's (the
+photo's frequencies up to the model's resolution) plus the detail layer's (those above it): a random generator
+gives a flat frame and a random occlusion map passes only part of the detail, so the rows also show the same
+random motion with the occlusion head set to "all visible", and with the generated frame replaced by what a
+generator that reconstructs its source gives (the 256 px source warped by FOMM's own deformation: the limit a
+trained model approaches on a face that only moves). ``--model DIR`` takes a trained FOMM model folder.
 
 Run: ``python bench/fomm_detail_sharpness.py`` (``--frames`` keeps it short).
 """
@@ -33,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audio2kp.offline.keypoint_set import GROUPS  # noqa: E402
 from fomm_core.config import preset  # noqa: E402
+from fomm_core.detail import resize_bilinear, warp_detail  # noqa: E402
 from fomm_core.fomm_renderer import FommRenderer  # noqa: E402
 from fomm_core.keypoints import Keypoints  # noqa: E402
 from fomm_core.model import FommModel  # noqa: E402
@@ -100,6 +104,18 @@ def nod(source: Keypoints, frames: int) -> Keypoints:
     return Keypoints(torch.stack(values), torch.stack(jacobians) if jacobians else None)
 
 
+def _oracle(model: FommModel, crop, window, motion: Keypoints, plain, paster: FacePaster) -> tuple:
+    """What a generator that reconstructs the source gives on a face that only moves: the 256 px source warped
+    by FOMM's own deformation (all visible), pasted with and without the detail transfer. With it the frame is
+    ``warp(low) + warp(detail) = warp(window)`` at full resolution; without, the warped 256 px frame resized."""
+    deformation = model.generator.render(plain.encoding, motion, with_visuals=False).deformation.float()
+    align = model.generator.align_corners
+    side = window.shape[-1]
+    sharp = warp_detail(window, deformation, align)  # (T, 3, side, side)
+    soft = resize_bilinear(warp_detail(crop, deformation, align), side)
+    return paster(sharp.clamp(0, 1)).numpy(), paster(soft.clamp(0, 1)).numpy()
+
+
 def _all_visible(renderer: FommRenderer) -> FommRenderer:
     """A copy of the renderer whose occlusion map says every pixel is visible (a face that only moves, as a
     trained model's map says for most of the face; a random map passes only part of the detail)."""
@@ -152,6 +168,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             fast = FommRenderer(copy.deepcopy(model), precision="bf16")
             fast_frames = paster(fast.render(fast.with_detail(fast.prepare(crop), window), motion)).numpy()
             bf16_diff = float(np.abs(fast_frames.astype(np.float64) - with_detail).mean())
+        oracle_detail, oracle_plain = _oracle(model, crop, window, motion, plain, paster)
         visible = _all_visible(renderer)
         visible_frames = paster(visible.render(visible.with_detail(visible.prepare(crop), window), motion)).numpy()
     seconds = time.perf_counter() - start
@@ -159,7 +176,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     photo_sharpness = laplacian_variance(photo[None], box)
     rows = [("photo", photo_sharpness), ("FOMM + detail transfer", laplacian_variance(with_detail, box)),
             ("FOMM without (resized 256 px frame)", laplacian_variance(without, box)),
-            ("FOMM + detail transfer, occlusion head set to 'all visible'", laplacian_variance(visible_frames, box))]
+            ("FOMM + detail transfer, occlusion head set to 'all visible'", laplacian_variance(visible_frames, box)),
+            ("reconstructing generator (source warped by FOMM's deformation) + detail", laplacian_variance(oracle_detail, box)),
+            ("reconstructing generator, without detail (256 px frame resized)", laplacian_variance(oracle_plain, box))]
     x0, y0, x1, y1 = box
     print(
         f"{what}; precision {renderer.precision}; portrait {width}x{height} (astronaut, bicubic), face window "

@@ -48,6 +48,8 @@ TRAIN_STEPS = 200
 PROOF_MINUTES = 2.0
 SPEECH = "The quick brown fox jumps over the lazy dog."
 DISTILL_COMMAND = "distill-audio2kp"
+#: ``--quick``: a short sentence (about one second).
+QUICK_SPEECH = "Hello there."
 
 
 @dataclass
@@ -64,9 +66,11 @@ class Settings:
     quick: bool
     work: Path
     size: int = 256
+    drive_size: int = 256
     steps: int = TRAIN_STEPS
     drive_frames: int = 64
     proof_minutes: float = PROOF_MINUTES
+    speech_text: str = SPEECH
     notes: List[str] = field(default_factory=list)
 
 
@@ -127,7 +131,7 @@ def animate_pair(settings: Settings, folder: Path, backend: str) -> str:
 
     from talking_head.pipeline import TalkingHead
 
-    voice = speech_wav(settings.work)
+    voice = speech_wav(settings.work, settings.speech_text)
     frames, seconds = {}, {}
     for precision in ("fp32", "bf16"):
         th = TalkingHead.from_pretrained(folder, backend=backend, precision=precision).to(settings.device)
@@ -159,14 +163,14 @@ def row_drive(settings: Settings) -> str:
     from fomm_core.precision import resolve_precision
 
     bf16 = resolve_precision("auto", settings.device) == "bf16"
-    model = build_networks(settings.device, settings.size)
-    source, frames = make_inputs(settings.drive_frames, settings.size, settings.device)
+    model = build_networks(settings.device, settings.drive_size)
+    source, frames = make_inputs(settings.drive_frames, settings.drive_size, settings.device)
     parts = []
     for batch in DRIVE_BATCHES:
         variant = Variant(model, source, frames, batch, channels_last=bf16, bf16=bf16, compile_=False)
         _, seconds = variant.run()
         parts.append(f"batch {batch}: {settings.drive_frames / seconds:.1f} fps")
-    return f"{settings.size} px, {'bf16+channels_last' if bf16 else 'fp32'}: " + ", ".join(parts)
+    return f"{settings.drive_size} px, {'bf16+channels_last' if bf16 else 'fp32'}: " + ", ".join(parts)
 
 
 def row_distill_and_train(settings: Settings) -> str:
@@ -301,6 +305,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = Settings(device=device, quick=args.quick, work=work)
     if args.quick:
         settings.size, settings.steps, settings.drive_frames, settings.proof_minutes = 64, 4, 8, 0.2
+        settings.drive_size = 128  # the smallest size vox-256's hourglasses take
+        settings.speech_text = QUICK_SPEECH
     wanted = {int(n) for n in args.rows.split(",")} if args.rows else set(range(1, len(ROWS) + 1))
     what = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"gpu_check on {device} ({what}), torch {torch.__version__}{', quick' if args.quick else ''}", flush=True)
