@@ -54,6 +54,8 @@ class TalkingHead:
         backend: the driver + renderer pair.
         device: where the renderer runs.
         dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`to`).
+        precision: the FOMM renderer's number format, ``"auto"`` (default), ``"fp32"`` or ``"bf16"``
+            (:mod:`fomm_core.precision`).
     """
 
     def __init__(
