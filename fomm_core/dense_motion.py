@@ -139,7 +139,8 @@ class DenseMotionNetwork(nn.Module):
         b = kp_driving.batch_size
         h, w = source.image.shape[2:]
         image = source.image.expand(b, -1, -1, -1) if source.image.shape[0] != b else source.image
-        identity = make_coordinate_grid((h, w), image.dtype, image.device)  # (h, w, 2)
+        # Coordinates stay float32 even under bfloat16 autocast (bf16 would round them to ~1/256 of the image).
+        identity = make_coordinate_grid((h, w), torch.float32, image.device)  # (h, w, 2)
         heat = heatmap_representation(
             kp2gaussian(kp_driving.value, (h, w), self.config.kp_variance), source.gaussians
         )  # (B, K+1, 1, h, w)
@@ -147,9 +148,13 @@ class DenseMotionNetwork(nn.Module):
         deformed = warp_per_motion(image, motions, self.align_corners)  # (B, K+1, C, h, w)
         net_in = torch.cat([heat, deformed], dim=2).view(b, -1, h, w)  # (B, (K+1)*(C+1), h, w)
         features = self.hourglass(net_in)
-        mask = F.softmax(self.mask(features), dim=1)  # (B, K+1, h, w)
-        deformation = (motions * mask.unsqueeze(-1)).sum(dim=1)  # (B, h, w, 2)
-        occlusion = None if self.occlusion is None else torch.sigmoid(self.occlusion(features))  # (B, 1, h, w)
+        # The two small heads run in float32 even under autocast: the mixture weights set the deformation, which
+        # the full-resolution detail transfer (fomm_core.detail) needs to a fraction of a pixel at 4x the size.
+        with torch.autocast(features.device.type, enabled=False):
+            features = features.float()
+            mask = F.softmax(self.mask(features), dim=1)  # (B, K+1, h, w)
+            deformation = (motions.float() * mask.unsqueeze(-1)).sum(dim=1)  # (B, h, w, 2)
+            occlusion = None if self.occlusion is None else torch.sigmoid(self.occlusion(features))  # (B, 1, h, w)
         return DenseMotionOutput(deformed, mask, deformation, occlusion)
 
     def forward(self, source_image: Tensor, kp_driving: Keypoints, kp_source: Keypoints) -> DenseMotionOutput:

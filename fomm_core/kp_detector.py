@@ -103,9 +103,12 @@ class KPDetector(PretrainedMixin, nn.Module):
 
     def forward(self, image: Tensor) -> Keypoints:
         features = self.feature_map(self.downsample(image))
-        heatmap = self.heatmap(self.heatmap_logits(features))
-        value = heatmap_to_keypoints(heatmap)
-        jacobian = None
-        if self.jacobian is not None:
-            jacobian = self.jacobians(heatmap, self.jacobian_map(features))
+        # The heads run in float32 even under autocast (the keypoints set the motion to a fraction of a pixel).
+        with torch.autocast(features.device.type, enabled=False):
+            features = features.float()
+            heatmap = self.heatmap(self.heatmap_logits(features))
+            value = heatmap_to_keypoints(heatmap)
+            jacobian = None
+            if self.jacobian is not None:
+                jacobian = self.jacobians(heatmap, self.jacobian_map(features))
         return Keypoints(value, jacobian)

@@ -30,6 +30,7 @@ from torch import Tensor
 from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
 from fomm_core.output_path import check_output_path
+from fomm_core.precision import AUTO, BF16, resolve_precision
 from fomm_core.relative import normalize_kp
 from fomm_core.renderer import Renderer
 
@@ -40,6 +41,8 @@ from .provenance import OutputMarks
 
 #: Frames per network call unless told otherwise.
 DEFAULT_BATCH_SIZE = 8
+#: Largest output side (pixels) of the full-resolution detail path (bounds a batch's memory and the MP4's size).
+MAX_DETAIL_SIDE = 1024
 #: The motion track's keypoint space for FOMM models.
 FOMM_KEYPOINT_SPACE = "fomm"
 
@@ -81,9 +84,14 @@ class DriveOptions:
         find_best_frame: the initial driving frame is the one whose keypoints (centred, size-normalised)
             are closest to the source's, instead of frame 0.
         batch_size: frames per network call.
-        bf16: run the networks under bfloat16 autocast (CPUs with AVX-512 BF16 / AMX, and GPUs); the
-            fastest option of ``bench/drive_speed.py`` whose frames stay within 1/255 of float32 on average.
-        channels_last: convert a model loaded from a folder to the channels-last memory format.
+        bf16: force bfloat16 (the same as ``precision="bf16"``; kept for older callers).
+        channels_last: convert a model loaded from a folder to the channels-last memory format (bf16 does
+            this anyway).
+        precision: ``"auto"`` (default: bfloat16 autocast + channels-last on CUDA and on CPUs with AMX /
+            AVX-512 BF16, float32 elsewhere; :mod:`fomm_core.precision`), ``"fp32"`` or ``"bf16"``.
+        detail: when the source image's square is larger than the model's resolution, render at the
+            square's own size (at most :data:`MAX_DETAIL_SIDE`) with the photo's fine texture carried by
+            FOMM's motion (:mod:`fomm_core.detail`); ``False``: frames at the model's resolution.
     """
 
     relative: bool = True
@@ -92,6 +100,8 @@ class DriveOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     bf16: bool = False
     channels_last: bool = False
+    precision: str = AUTO
+    detail: bool = True
 
 
 def to_tensor(frames: np.ndarray, device: Union[str, torch.device] = "cpu") -> Tensor:
@@ -225,7 +235,8 @@ def drive(
     """Animate ``source_image`` with the motion of ``driving_video`` into ``output`` (MP4).
 
     The output has the driving video's frame count and fps, and its audio track (re-encoded as mono AAC,
-    aligned); frames are ``image_size`` square.
+    aligned); frames are square: ``image_size``, or with ``options.detail`` the source square's own side
+    (at most :data:`MAX_DETAIL_SIDE`) when that is larger.
 
     Args:
         source_image: path or array (any mode and size; centre-cropped and resized).
@@ -256,10 +267,17 @@ def drive(
         if options.channels_last and isinstance(model, (str, os.PathLike)):
             renderer.model.to(memory_format=torch.channels_last)
         device = _device_of(renderer)
+        precision = resolve_precision(BF16 if options.bf16 else options.precision, device)
+        own_precision = callable(getattr(renderer, "set_precision", None))
+        if own_precision:
+            renderer.set_precision(precision)
         source = to_tensor(fit_square(image, renderer.image_size)[None], device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == BF16 and not own_precision):
             with torch.inference_mode():
                 state = renderer.prepare(source)
+                side = min(min(image.shape[:2]), MAX_DETAIL_SIDE)
+                if options.detail and hasattr(renderer, "with_detail") and side > renderer.image_size:
+                    state = renderer.with_detail(state, to_tensor(fit_square(image, side)[None], device))
             track = driving_track(renderer, driving_video, options.batch_size, progress)
             initial = best_frame(state.keypoints, track) if options.find_best_frame else 0
             moved = transfer_motion(state.keypoints, track, options, initial)

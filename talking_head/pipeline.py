@@ -9,6 +9,7 @@ Flow (see docs/architecture.md): load -> find the face -> square crop -> ``rende
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 from audio2kp.audio import MAX_DECODED_RATE, MODEL_SAMPLE_RATE, Audio, AudioLike, load_audio
 from audio2kp.controls import AnimationControls
 from fomm_core.errors import InputError
-
+from fomm_core.precision import AUTO, resolve_precision
 from fomm_core.pretrained import resolve_pretrained
 
 from .backends import Backend, fomm_backend, learned_backend, offline_backend, save_learned
@@ -54,19 +55,34 @@ class TalkingHead:
         backend: the driver + renderer pair.
         device: where the renderer runs.
         dtype: ``torch.float32``, or a half type to run the models under ``torch.autocast`` (see :meth:`autocast`).
+        precision: the FOMM renderer's number format, ``"auto"`` (default), ``"fp32"`` or ``"bf16"``
+            (:mod:`fomm_core.precision`).
     """
 
-    def __init__(self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, backend: Backend, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32,
+        precision: str = AUTO,
+    ):
         self.backend = backend
         self.device = torch.device(device)
         self.dtype = torch.float32
         self.autocast(dtype)
+        self.precision = precision
+        self._set_renderer_precision()
+
+    def _set_renderer_precision(self) -> None:
+        """A FOMM renderer runs in ``self.precision`` (``"auto"``: bf16 on CUDA and on CPUs with AMX /
+        AVX-512 BF16, else fp32); the offline renderer has no precision setting."""
+        setter = getattr(self.backend.renderer, "set_precision", None)
+        if callable(setter):
+            setter(self.precision)
 
     @classmethod
     def from_pretrained(
         cls, dir_or_repo_id: Optional[Union[str, os.PathLike]] = None, backend: Optional[str] = None,
         fomm_config: Optional[str] = None, *, torch_dtype: Optional[torch.dtype] = None,
         device: Union[str, torch.device, None] = None, autocast_dtype: Optional[torch.dtype] = None,
+        precision: str = AUTO,
     ) -> "TalkingHead":
         """Load a pipeline.
 
@@ -84,12 +100,15 @@ class TalkingHead:
                 Jacobian inversion need it): for half precision use ``autocast_dtype``.
             device: where the models run (default CPU).
             autocast_dtype: run the models under ``torch.autocast`` in this dtype (see :meth:`autocast`).
+            precision: ``"auto"`` (default: bf16 autocast + channels-last for FOMM on CUDA and on CPUs with
+                AMX / AVX-512 BF16, float32 elsewhere), ``"fp32"`` or ``"bf16"``.
 
         Raises:
-            InputError: unknown backend, ``"learned"`` / ``"fomm"`` without weights, a folder that is neither
+            InputError: unknown backend or precision, ``"learned"`` / ``"fomm"`` without weights, a folder that is neither
                 empty nor complete (naming what is missing), a checkpoint that is not FOMM or does not fit its
                 config, unreadable files.
         """
+        resolve_precision(precision, "cpu")  # an unknown name fails before any loading
         if backend is not None and backend not in BACKENDS:
             raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         if torch_dtype not in (None, torch.float32):
@@ -97,7 +116,7 @@ class TalkingHead:
                 f"torch_dtype {torch_dtype} is not supported: the pipeline's weights stay torch.float32; pass "
                 "autocast_dtype=torch.bfloat16 (or float16) to run it in mixed precision"
             )
-        pipeline = cls(cls._load_backend(dir_or_repo_id, backend, fomm_config))
+        pipeline = cls(cls._load_backend(dir_or_repo_id, backend, fomm_config), precision=precision)
         if device is not None:
             pipeline.to(device)
         if autocast_dtype is not None:
@@ -146,12 +165,19 @@ class TalkingHead:
     def backend_name(self) -> str:
         return self.backend.name
 
-    def to(self, device: Union[str, torch.device]) -> "TalkingHead":
-        """Move the models to ``device`` (their weights stay float32; see :meth:`autocast`). Returns ``self``."""
+    def to(self, device: Union[str, torch.device, None] = None, precision: Optional[str] = None) -> "TalkingHead":
+        """Move the models to ``device`` (their weights stay float32; see :meth:`autocast`); ``precision``
+        (``"auto"``, ``"fp32"``, ``"bf16"``) sets the FOMM renderer's own precision, resolved again for the
+        new device. Returns ``self``."""
         if isinstance(device, torch.dtype):
             raise InputError("TalkingHead.to takes a device; for half precision use .autocast(torch.bfloat16)")
-        self.device = torch.device(device)
+        if precision is not None:
+            resolve_precision(precision, "cpu")
+            self.precision = precision
+        if device is not None:
+            self.device = torch.device(device)
         self.backend.to(self.device)
+        self._set_renderer_precision()
         return self
 
     def autocast(self, dtype: torch.dtype) -> "TalkingHead":
@@ -186,6 +212,7 @@ class TalkingHead:
         progress: Optional[ProgressCallback] = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         save_driving: Optional[Union[str, os.PathLike]] = None,
+        detail: bool = True,
     ) -> Video:
         """Make ``image`` speak ``audio``.
 
@@ -211,6 +238,9 @@ class TalkingHead:
             batch_size: frames per renderer call.
             save_driving: fomm backend only: also write the driving sequence (the offline-rendered face crop
                 whose motion FOMM reads, with the voice) to this MP4, for inspection.
+            detail: FOMM renderers only: when the output face is larger than the model's resolution, carry
+                the photo's own fine texture at full resolution along FOMM's motion (where the occlusion map
+                says the source is visible; :mod:`fomm_core.detail`). ``False``: the model's frames, resized.
 
         Returns:
             A lazily rendered :class:`Video` (``.frames``, ``.save(path)``, ``.iter_batches()``).
@@ -242,6 +272,9 @@ class TalkingHead:
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
             source = source.to(self.device, torch.float32) / MAX_PIXEL
             state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
+            out_side = transform.side if mode == "full" else int(size or renderer.image_size)
+            if detail and hasattr(renderer, "with_detail") and out_side > renderer.image_size:
+                state = renderer.with_detail(state, _window(photo, transform, out_side, self.device))
         with times.measure("drive"), self._autocast():
             extra = {}
             if reference_video is not None:
@@ -291,6 +324,12 @@ class TalkingHead:
                 ) from None
         face = find_face(photo, face_index, name)
         return crop_for_face(width, height, landmarks=face.landmarks, size=size), face.landmarks
+
+
+def _window(photo: np.ndarray, transform: CropTransform, side: int, device: torch.device) -> torch.Tensor:
+    """The crop window resampled to ``side`` pixels (its real size in full mode): ``(1, 3, side, side)`` in [0, 1]."""
+    window = dataclasses.replace(transform, size=side).crop(photo)  # (side, side, 3) uint8
+    return torch.from_numpy(window).permute(2, 0, 1)[None].to(device, torch.float32) / MAX_PIXEL
 
 
 def _frame_count(voice: Audio, fps: float) -> int:

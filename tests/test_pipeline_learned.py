@@ -12,7 +12,9 @@ import soundfile as sf
 import torch
 
 from talking_head.faces import crop_for_face, find_face
+from talking_head.faces.paste import FEATHER_FRACTION
 from talking_head.model_index import INDEX_FILE
+from fomm_core.errors import InputError
 from talking_head.pipeline import TalkingHead
 
 FPS = 25
@@ -28,7 +30,8 @@ def model_dir(tiny_learned_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def th(model_dir):
-    return TalkingHead.from_pretrained(model_dir)
+    # float32: these tests check exact invariants (the default "auto" precision is bf16 on AMX CPUs)
+    return TalkingHead.from_pretrained(model_dir, precision="fp32")
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +119,8 @@ def test_progress_callback_and_mixed_precision(model_dir, astronaut, speech_wav)
     video = th.animate(astronaut, speech_wav, mode="crop", watermark=False, progress=lambda d, t: calls.append((d, t)))
     frames = video.frames
     assert calls[-1] == (len(video), len(video)) and [d for d, _ in calls] == sorted(d for d, _ in calls)
-    full = TalkingHead.from_pretrained(model_dir).animate(astronaut, speech_wav, mode="crop", watermark=False).frames
+    full = TalkingHead.from_pretrained(model_dir, precision="fp32").animate(
+        astronaut, speech_wav, mode="crop", watermark=False).frames
     assert np.abs(frames.astype(np.int16) - full.astype(np.int16)).mean() < 8  # bfloat16 ~ float32
 
 
@@ -128,3 +132,74 @@ def test_whole_image_animates_a_photo_without_a_face(th, speech_wav):
     frames = video.frames
     assert frames.shape[1:] == (400, 600, 3)
     assert np.abs(frames.astype(np.int16) - coffee.astype(np.int16)).max() > 0  # the model's output is pasted
+
+
+def _fine_texture(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Grey image minus its Gaussian blur: the detail finer than ``sigma`` pixels."""
+    import cv2
+
+    grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.float64)
+    return grey - cv2.GaussianBlur(grey, (0, 0), sigma)
+
+
+def _texture_correlation(frame: np.ndarray, photo: np.ndarray, sigma: float) -> float:
+    return float(np.corrcoef(_fine_texture(frame, sigma).ravel(), _fine_texture(photo, sigma).ravel())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def visible_th(model_dir):
+    """The tiny pipeline with an occlusion head that says "every pixel visible" (a random one says "mostly
+    occluded", where the detail transfer rightly shows only the generated frame)."""
+    th = TalkingHead.from_pretrained(model_dir, precision="fp32")
+    head = th.backend.renderer.model.generator.dense_motion_network.occlusion
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(VISIBLE_LOGIT)
+    return th
+
+
+#: Occlusion logit for "visible" (sigmoid = 1 to float32 precision).
+VISIBLE_LOGIT = 40.0
+#: Controls that keep the source keypoints in every frame.
+FROZEN = dict(expression_scale=0.0, pose_scale=0.0, blink_rate=0.0)
+
+
+def test_full_resolution_detail_carries_the_photos_texture(visible_th, astronaut, speech_wav):
+    """The face window (about 200 px) is larger than the tiny model's 64 px: with the detail transfer (the
+    default) the pasted face carries the photo's fine texture, which the resized model frame
+    (``detail=False``) cannot hold. A frozen face (source keypoints every frame) keeps the texture in place."""
+    transform = crop_for_face(512, 512, landmarks=find_face(astronaut).landmarks, size=64)
+    x0, y0, x1, y1 = transform.inside
+    sigma = transform.scale  # finer than one model pixel
+    sharp = next(visible_th.animate(astronaut, speech_wav, watermark=False, **FROZEN).iter_batches())[0]
+    soft = next(visible_th.animate(astronaut, speech_wav, watermark=False, detail=False, **FROZEN).iter_batches())[0]
+    assert sharp.shape == soft.shape == astronaut.shape
+    inner = slice(int(FEATHER_FRACTION * transform.side), -int(FEATHER_FRACTION * transform.side))  # fully pasted
+    photo = astronaut[y0:y1, x0:x1][inner, inner]
+    assert _texture_correlation(sharp[y0:y1, x0:x1][inner, inner], photo, sigma) > 0.5
+    assert _texture_correlation(soft[y0:y1, x0:x1][inner, inner], photo, sigma) < 0.2
+
+
+def test_crop_mode_larger_than_the_model_uses_the_detail(visible_th, astronaut, speech_wav):
+    transform = crop_for_face(512, 512, landmarks=find_face(astronaut).landmarks, size=192)
+    photo = transform.crop(astronaut)  # the window at 192 px
+    sharp = next(visible_th.animate(astronaut, speech_wav, mode="crop", size=192, watermark=False, **FROZEN).iter_batches())[0]
+    soft = next(visible_th.animate(astronaut, speech_wav, mode="crop", size=192, watermark=False,
+                                   detail=False, **FROZEN).iter_batches())[0]
+    assert sharp.shape == soft.shape == (192, 192, 3)
+    sigma = 192 / 64
+    assert _texture_correlation(sharp, photo, sigma) > 0.5
+    assert _texture_correlation(soft, photo, sigma) < 0.2
+
+
+def test_precision_auto_follows_the_cpu_and_can_be_forced(model_dir):
+    from fomm_core.precision import cpu_has_fast_bf16
+
+    auto = TalkingHead.from_pretrained(model_dir)
+    assert auto.backend.renderer.precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
+    forced = TalkingHead.from_pretrained(model_dir, precision="bf16")
+    assert forced.backend.renderer.precision == "bf16"
+    assert next(forced.backend.renderer.model.generator.parameters()).is_contiguous(memory_format=torch.channels_last)
+    assert forced.to("cpu", precision="fp32").backend.renderer.precision == "fp32"
+    with pytest.raises(InputError, match="precision must be one of"):
+        TalkingHead.from_pretrained(model_dir, precision="fp8")

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 
 from fomm_core.errors import InputError
 from fomm_core.output_path import check_output_path
+from fomm_core.precision import AUTO, PRECISIONS
 from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 JOB_OPTIONS = {
     "expression_scale": float, "pose_scale": float, "seed": int, "blink_rate": float, "mode": str,
     "face_index": int, "whole_image": bool, "fps": float, "size": int, "watermark": bool, "reference_video": str,
+    "detail": bool,
 }
 
 
@@ -61,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="animate the whole image as is, without looking for a face")
     parser.add_argument("--reference-video", help="reuse this video's head motion (learned backend only)")
     parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
+    parser.add_argument("--no-detail", dest="detail", action="store_false",
+                        help="FOMM backends: no full-resolution detail transfer (the model's frames, resized)")
+    parser.add_argument("--precision", choices=list(PRECISIONS), default=AUTO,
+                        help="FOMM networks' number format: auto (default: bf16 on CUDA and on CPUs with AMX or "
+                             "AVX-512 BF16, else fp32), fp32 or bf16")
     parser.add_argument("--threads", type=int,
                         help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, small machine)")
     parser.add_argument("--max-seconds", type=float, default=None,
@@ -83,7 +90,7 @@ def _cli_options(args: argparse.Namespace) -> Dict[str, object]:
         "expression_scale": args.expression_scale, "pose_scale": args.pose_scale, "seed": args.seed,
         "blink_rate": args.blink_rate, "mode": args.mode, "face_index": args.face_index,
         "whole_image": args.whole_image, "fps": args.fps, "size": args.size, "watermark": args.watermark,
-        "reference_video": args.reference_video,
+        "reference_video": args.reference_video, "detail": args.detail,
     }
 
 
@@ -181,8 +188,9 @@ def _pipeline(args: argparse.Namespace):
             raise InputError("give either --model or --fomm, not both")
         if args.backend not in (None, "fomm"):
             raise InputError(f"--fomm gives the fomm backend, not --backend {args.backend}")
-        return TalkingHead.from_pretrained(args.fomm, backend="fomm", fomm_config=args.fomm_config)
-    return TalkingHead.from_pretrained(args.model, backend=args.backend)
+        return TalkingHead.from_pretrained(args.fomm, backend="fomm", fomm_config=args.fomm_config,
+                                           precision=args.precision)
+    return TalkingHead.from_pretrained(args.model, backend=args.backend, precision=args.precision)
 
 
 def run(args: argparse.Namespace) -> int:

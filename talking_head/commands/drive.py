@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from talking_head.commands import positive_int
-from talking_head.drive import DEFAULT_BATCH_SIZE, DriveOptions, drive
+from fomm_core.precision import AUTO, PRECISIONS
+from talking_head.drive import DEFAULT_BATCH_SIZE, MAX_DETAIL_SIDE, DriveOptions, drive
 from talking_head.media.video_writer import DEFAULT_CRF
 from talking_head.provenance import NO_WATERMARK_HELP
 
@@ -29,8 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, help="frames per network call")
     parser.add_argument(
-        "--bf16", action="store_true",
-        help="bfloat16 autocast (much faster on CPUs with AVX-512 BF16/AMX and on GPUs; frames within ~1/255)",
+        "--precision", choices=list(PRECISIONS), default=AUTO,
+        help="number format: auto (default: bf16 autocast + channels-last on CUDA and on CPUs with AMX or "
+             "AVX-512 BF16, else fp32), fp32 or bf16",
+    )
+    parser.add_argument("--bf16", action="store_true", help="same as --precision bf16")
+    parser.add_argument(
+        "--no-detail", dest="detail", action="store_false",
+        help="frames at the model's resolution (default: the source square's own size, up to "
+             f"{MAX_DETAIL_SIDE} px, with the photo's fine texture carried by the motion)",
     )
     parser.add_argument("--channels-last", action="store_true", help="channels-last memory format (faster convolutions on CPU)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
@@ -51,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         bf16=args.bf16,
         channels_last=args.channels_last,
+        precision=args.precision,
+        detail=args.detail,
     )
     out = drive(args.source, args.driving, args.output, args.model, options, progress, crf=args.crf, device=args.device,
                 watermark=not args.no_watermark)

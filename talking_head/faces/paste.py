@@ -74,16 +74,17 @@ class FacePaster:
         """Paste a batch.
 
         Args:
-            frames: ``(B, 3, S, S)`` float in [0, 1], ``S = transform.size``.
+            frames: ``(B, 3, S, S)`` float in [0, 1], ``S = transform.size``, or already at the window's real
+                size ``S = transform.side`` (full-resolution renderers: pasted without resampling).
 
         Returns:
             ``(B, H, W, 3)`` uint8 full frames.
         """
         side, size = self.transform.side, self.transform.size
-        if frames.ndim != 4 or tuple(frames.shape[1:]) != (3, size, size):
-            raise ValueError(f"expected (B, 3, {size}, {size}) frames, got {tuple(frames.shape)}")
+        if frames.ndim != 4 or frames.shape[1] != 3 or frames.shape[2] != frames.shape[3] or frames.shape[-1] not in (size, side):
+            raise ValueError(f"expected (B, 3, {size}, {size}) or (B, 3, {side}, {side}) frames, got {tuple(frames.shape)}")
         frames = frames.to(device=self.image.device, dtype=torch.float32)
-        if side != size:
+        if frames.shape[-1] != side:
             frames = F.interpolate(frames, size=(side, side), mode="bilinear", align_corners=False, antialias=side < size)
         anim = frames[:, :, self._crop_slice[0], self._crop_slice[1]] * MAX_PIXEL  # (B, 3, h, w)
         blended = self._original + self._mask * (anim - self._original)

@@ -58,7 +58,12 @@ def test_drive_tab_animates_the_photo(drive_client, face_png, driving_video, tex
     video = out["video"] if isinstance(out, dict) else out
     facts = read_mp4(Path(video))
     assert facts.frames == DRIVING_FRAMES and facts.fps == pytest.approx(FPS)
-    assert (facts.width, facts.height) == (SIZE, SIZE)
+    from PIL import Image
+
+    from talking_head.drive import MAX_DETAIL_SIDE
+
+    side = min(min(Image.open(face_png).size), MAX_DETAIL_SIDE)  # full-resolution detail: the photo's square
+    assert side > SIZE and (facts.width, facts.height) == (side, side)
     assert abs(facts.audio_seconds - DRIVING_FRAMES / FPS) < 0.1
     # video-driven output carries the watermark too
     report = drive_client.predict(handle_file(str(video)), api_name="/detect")
