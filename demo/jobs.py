@@ -6,10 +6,12 @@ can fix, so the same one-line message reaches the browser, the API client and th
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from fomm_core.errors import InputError
 
@@ -43,6 +45,7 @@ class AnimateControls:
         fps: frames per second of the video.
         size: output size in pixels (``"auto"`` or a number as text, as the dropdown gives it).
         whole_image: animate the whole image without looking for a face.
+        transcript: the words spoken in the voice clip; empty = none (the mouth follows the audio alone).
     """
 
     pose_scale: float = 1.0
@@ -54,6 +57,7 @@ class AnimateControls:
     fps: int = 25
     size: str = AUTO_SIZE
     whole_image: bool = False
+    transcript: str = ""
 
     def pipeline_kwargs(self) -> dict:
         """The keyword arguments of ``TalkingHead.animate`` these controls stand for."""
@@ -69,6 +73,7 @@ class AnimateControls:
             whole_image=bool(self.whole_image),
             fps=int(self.fps),
             size=size,
+            transcript=str(self.transcript or "").strip() or None,
             watermark=True,  # the demo never makes unmarked videos
         )
 
@@ -89,6 +94,40 @@ def output_name(face_path: str, suffix: str = "talking") -> str:
     return f"{stem}-{suffix}.mp4"
 
 
+#: Loggers whose warnings reach the user of the demo (e.g. a transcript that does not fit the audio).
+WARNING_LOGGERS = ("audio2kp", "talking_head")
+
+
+class _ThreadWarnings(logging.Handler):
+    """Hands the warnings logged by one thread to ``sink`` (other jobs run in other threads)."""
+
+    def __init__(self, sink: Callable[[str], None]):
+        super().__init__(logging.WARNING)
+        self.sink = sink
+        self.thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.sink(record.getMessage())
+
+
+@contextlib.contextmanager
+def warnings_to(sink: Optional[Callable[[str], None]]) -> Iterator[None]:
+    """While inside, warnings logged by this thread under :data:`WARNING_LOGGERS` also go to ``sink``."""
+    if sink is None:
+        yield
+        return
+    handler = _ThreadWarnings(sink)
+    loggers = [logging.getLogger(name) for name in WARNING_LOGGERS]
+    for log in loggers:
+        log.addHandler(handler)
+    try:
+        yield
+    finally:
+        for log in loggers:
+            log.removeHandler(handler)
+
+
 def animate_job(
     pipeline: Any,
     face_path: Optional[str],
@@ -97,8 +136,11 @@ def animate_job(
     workspace: Workspace,
     limits: UploadLimits,
     progress: Optional[FrameProgress] = None,
+    warn: Optional[Callable[[str], None]] = None,
 ) -> Path:
     """Check the uploads, animate, save; returns the MP4's path inside a fresh job folder.
+
+    ``warn(message)`` receives each warning the pipeline logs meanwhile (a transcript set aside, ...).
 
     Raises:
         InputError: a missing or unusable upload, or anything the pipeline refuses. Nothing is left
@@ -115,7 +157,8 @@ def animate_job(
     readable = voice_path
     try:
         readable = str(readable_audio(voice_path, folder))  # microphone WebM/Opus, M4A -> WAV
-        video = pipeline.animate(face_path, readable, **kwargs)  # lazy: frames render in save()
+        with warnings_to(warn):
+            video = pipeline.animate(face_path, readable, **kwargs)  # lazy: frames render in save()
         out = folder / output_name(face_path)
         video.save(out, progress=progress)
     except InputError as exc:

@@ -119,6 +119,7 @@ class TalkingHead:
         pose_scale: float = 1.0,
         seed: int = 0,
         blink_rate: float = 15.0,
+        transcript: Optional[str] = None,
         mode: Literal["full", "crop"] = "full",
         face_index: Optional[int] = None,
         whole_image: bool = False,
@@ -138,6 +139,10 @@ class TalkingHead:
             pose_scale: head motion multiplier (0 = still head).
             seed: randomness of head motion and blinks; same seed, same video.
             blink_rate: blinks per minute (0 = none).
+            transcript: the English words spoken in ``audio`` (optional). The offline backend aligns them to
+                the audio (PocketSphinx) and moves the mouth on the aligned phones; a transcript that does not
+                fit the audio is set aside with a one-line warning (logger ``audio2kp.offline.driver``) and the
+                mouth follows the audio alone. The learned backend ignores it.
             mode: ``"full"`` pastes the animated face back into the whole photo; ``"crop"`` returns the
                 square face crop.
             face_index: which face when there are several (0 = largest, the default).
@@ -166,7 +171,7 @@ class TalkingHead:
             raise InputError(f"size must be between 16 and 8192 pixels, got {size}")
         if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
-        controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
+        controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate, transcript)
         times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
             photo, name = _load_photo(image, size if mode == "full" else None)

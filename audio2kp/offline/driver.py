@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -31,9 +31,10 @@ from .expression import BROW_FULL_SEMITONES, FaceFrame, MouthShape, blink_offset
 from .geometry import fit_local_affine, source_jacobians
 from .head_motion import HeadMotion, head_motion
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
-from .phonemes import PhonemeRecognizer
+from .phonemes import Phone, PhonemeRecognizer
 from .prosody import ProsodyCurves, prosody_curves
 from .stops import hold_open
+from .transcript import TranscriptAligner
 from .visemes import viseme_curves
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ TONGUE_STOP_HOLD = 0.6
 LIP_SEAL = 0.08
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
+#: With a transcript the phones are known, not guessed: the opening follows the aligned visemes and only
+#: this share comes from the acoustics (F1 openness times level), which still carries emphasis.
+ALIGNED_ACOUSTIC_SHARE = 0.2
 #: Frames assembled at once (bounds the working memory for long clips).
 WINDOW_FRAMES = 500
 #: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
@@ -70,6 +74,7 @@ class OfflineDriverConfig:
 
     loudness_share: float = LOUDNESS_SHARE
     acoustic_share: float = ACOUSTIC_SHARE
+    aligned_acoustic_share: float = ALIGNED_ACOUSTIC_SHARE
 
 
 class OfflineDriver:
@@ -80,12 +85,34 @@ class OfflineDriver:
     def __init__(self, config: Optional[OfflineDriverConfig] = None):
         self.config = config or OfflineDriverConfig()
         self._recognizer: Optional[PhonemeRecognizer] = None
+        self._aligner: Optional[TranscriptAligner] = None
 
     @property
     def recognizer(self) -> PhonemeRecognizer:
         if self._recognizer is None:
             self._recognizer = PhonemeRecognizer()
         return self._recognizer
+
+    @property
+    def aligner(self) -> TranscriptAligner:
+        if self._aligner is None:
+            self._aligner = TranscriptAligner()
+        return self._aligner
+
+    def phones(self, audio: Audio, transcript: Optional[str]) -> Tuple[List[Phone], bool]:
+        """``(phones in time order, whether they come from the transcript)`` of a 16 kHz clip.
+
+        With a transcript, its words are aligned to the audio; a transcript that does not fit (see
+        :class:`.transcript.TranscriptAligner`) is set aside with a one-line warning on this module's logger,
+        and the phones are recognised from the audio alone, as without one.
+        """
+        if transcript is not None:
+            result = self.aligner.align(audio.samples, transcript)
+            if result.ok:
+                return result.phones, True
+            log.warning("%sthe transcript does not fit the audio (%s); the mouth follows the audio alone",
+                        f"{audio.source}: " if audio.source else "", result.problem)
+        return self.recognizer.recognize(audio.samples), False
 
     def drive(self, audio: Audio, source: Keypoints, fps: float, num_frames: int,
               controls: AnimationControls) -> MotionTrack:
@@ -97,7 +124,7 @@ class OfflineDriver:
                 ``(1, K, 2, 2)`` or ``None`` (then computed from the landmark geometry).
             fps: video frame rate.
             num_frames: T.
-            controls: expression and pose scales, seed, blink rate.
+            controls: expression and pose scales, seed, blink rate, and the transcript if any.
 
         Returns:
             ``MotionTrack`` ``(T, K, 2)`` values and ``(T, K, 2, 2)`` Jacobians, space ``"landmarks"``.
@@ -108,10 +135,10 @@ class OfflineDriver:
             raise InputError(f"{audio.source or 'audio'}: shorter than one video frame at {fps} fps")
         if audio.sample_rate != MODEL_SAMPLE_RATE:
             audio = audio.resampled(MODEL_SAMPLE_RATE)
-        phones = self.recognizer.recognize(audio.samples)
+        phones, aligned = self.phones(audio, controls.transcript)
         prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
         visemes = viseme_curves(phones, num_frames, fps)
-        shape = self._mouth_shape(visemes, prosody)
+        shape = self._aligned_mouth_shape(visemes, prosody) if aligned else self._mouth_shape(visemes, prosody)
         blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
         closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
         head = head_motion(prosody, fps, head_rng)
@@ -128,8 +155,21 @@ class OfflineDriver:
         gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)
         opening = opening * gate * (prosody.loudness > 0)
         opening = hold_open(opening, prosody.tongue_stop, TONGUE_STOP_HOLD)
-        opening = np.clip((opening * (1 - visemes.closed) - LIP_SEAL) / (1 - LIP_SEAL), 0, 1)
-        return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
+        return _sealed(opening, visemes)
+
+    def _aligned_mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
+        """Mouth from phones aligned to a transcript: the visemes lead, the acoustics add emphasis."""
+        acoustic = self.config.aligned_acoustic_share
+        heard = prosody.openness * np.clip(LEVEL_GAIN * prosody.loudness, 0, 1)
+        opening = (1 - acoustic) * visemes.open + acoustic * heard * (visemes.open > 0)
+        opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
+        return _sealed(opening, visemes)
+
+
+def _sealed(opening: np.ndarray, visemes) -> MouthShape:
+    """Lip closures shut ``opening`` (``(T,)``), which then seals below :data:`LIP_SEAL`."""
+    opening = np.clip((opening * (1 - visemes.closed) - LIP_SEAL) / (1 - LIP_SEAL), 0, 1)
+    return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
 
 
 def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, prosody: ProsodyCurves,
