@@ -64,6 +64,7 @@ class AnimateControls:
         if self.mode not in MODE_CHOICES:
             raise InputError(f"mode must be one of {', '.join(MODE_CHOICES)}, got {self.mode!r}")
         size = None if str(self.size) in ("", AUTO_SIZE, "None") else int(self.size)
+        transcript = str(self.transcript or "").strip()
         return dict(
             expression_scale=float(self.expression_scale),
             pose_scale=0.0 if self.still_head else float(self.pose_scale),
@@ -73,8 +74,8 @@ class AnimateControls:
             whole_image=bool(self.whole_image),
             fps=int(self.fps),
             size=size,
-            transcript=str(self.transcript or "").strip() or None,
             watermark=True,  # the demo never makes unmarked videos
+            **({"transcript": transcript} if transcript else {}),  # an empty box is no transcript
         )
 
 
