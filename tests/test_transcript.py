@@ -209,3 +209,20 @@ def test_demo_passes_the_transcript_and_shows_fallback_warnings():
         other.join()
     logging.getLogger("audio2kp").warning("after the job")
     assert shown == ["the transcript does not fit the audio (x)"]
+
+
+def test_demo_tab_shows_a_toast_when_the_transcript_falls_back(tmp_path, face_png, speech_wav, monkeypatch):
+    import gradio as gr
+
+    from demo.app import build_demo
+    from demo.settings import DemoSettings
+    from talking_head.pipeline import TalkingHead
+
+    shown = []
+    monkeypatch.setattr(gr, "Warning", lambda message, *a, **k: shown.append(message))
+    blocks = build_demo(TalkingHead.from_pretrained(None), DemoSettings(temp_dir=tmp_path))
+    animate = {fn.api_name: fn for fn in blocks.fns.values()}["animate"].fn
+    out = animate(str(face_png), str(speech_wav), 1.0, 1.0, False, 15.0, 0, "crop", FPS, "64", False, "offline",
+                  "Peter picked a peck of pickled peppers.", progress=lambda *a, **k: None)
+    assert Path(out).is_file()
+    assert len(shown) == 1 and FALLBACK in shown[0] and "speech.wav" in shown[0]
