@@ -226,3 +226,10 @@ def test_demo_tab_shows_a_toast_when_the_transcript_falls_back(tmp_path, face_pn
                   "Peter picked a peck of pickled peppers.", progress=lambda *a, **k: None)
     assert Path(out).is_file()
     assert len(shown) == 1 and FALLBACK in shown[0] and "speech.wav" in shown[0]
+
+
+def test_transcript_on_a_clip_too_long_to_align_is_refused(aligner):
+    from audio2kp.offline.transcript import MAX_ALIGN_SECONDS
+
+    result = aligner.align(np.zeros(int((MAX_ALIGN_SECONDS + 1) * 16_000), np.float32), SPOKEN)
+    assert not result.ok and "up to" in result.problem

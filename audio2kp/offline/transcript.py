@@ -45,6 +45,9 @@ MIN_SPEECH_COVERED = 0.7
 #: Aligned phone boundaries come this early on average (measured against libespeak-ng's own phone times
 #: on the three tuning sentences); they are shifted later by this much.
 BOUNDARY_LAG_S = 0.013
+#: Longest clip aligned, seconds: the alignment search is one utterance, its time and memory grow with the
+#: clip (34 s took 13 s and 525 MB peak on the busy 2-core dev machine); longer clips follow the audio alone.
+MAX_ALIGN_SECONDS = 120.0
 #: Words are letters, digits and apostrophes; anything else separates them.
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 #: Names PocketSphinx's dictionary can hold (others get a generated name).
@@ -117,6 +120,9 @@ class TranscriptAligner:
         words = transcript_words(transcript)
         if not words:
             return AlignmentResult(None, "it has no words")
+        if len(samples) > MAX_ALIGN_SECONDS * SAMPLE_RATE:
+            return AlignmentResult(None, f"transcripts are aligned on clips of up to {MAX_ALIGN_SECONDS:.0f} s, "
+                                         f"this one lasts {len(samples) / SAMPLE_RATE:.0f} s", tuple(words))
         names, pronunciations = [], []
         for word in words:
             name, phones = self._dictionary_entry(word)
