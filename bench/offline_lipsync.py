@@ -148,7 +148,8 @@ def _row(r: ClipResult) -> str:
     aligned = f"{r.aligned}/{len(r.correlations)}" if r.mode == "transcript" else "-"
     closed = np.nanmin(r.closed) if np.isfinite(r.closed).any() else float("nan")
     return (f"{r.set_name:8s} {r.text[:46]:46s} {r.voice:9s} {r.rate:4d} {r.mode:10s} {r.worst:6.3f} "
-            f"{np.mean(r.correlations):6.3f} {lags:>6s} {closed:7.2f} {int(np.mean(r.closure_frames)):4d} {aligned:>7s}")
+            f"{np.mean(r.correlations):6.3f} {lags:>6s} {closed:7.2f} {int(np.mean(r.closure_frames)):4d} "
+            f"{aligned:>7s}")
 
 
 HEADER = (f"{'set':8s} {'sentence':46s} {'voice':9s} {'wpm':>4s} {'mode':10s} {'worst':>6s} {'mean':>6s} "
@@ -168,11 +169,12 @@ def summary(results: List[ClipResult]) -> List[str]:
             lags0 = all(lag == 0 for r in group for lag in r.lags)
             frames = sum(n for r in group for n in r.closure_frames)
             closed = sum(c * n for r in group for c, n in zip(r.closed, r.closure_frames) if n) / max(frames, 1)
-            aligned = f"{sum(r.aligned for r in group)}/{sum(len(r.correlations) for r in group)}" if mode == "transcript" else "-"
+            runs = sum(len(r.correlations) for r in group)
+            aligned = f"{sum(r.aligned for r in group)}/{runs}" if mode == "transcript" else "-"
             bars = []
             if set_name == "held-out" and mode == "audio":
-                bars += [f"mean>={BAR_MEAN}: {_ok(np.mean(worst) >= BAR_MEAN)}", f"min>={BAR_MIN}: {_ok(min(worst) >= BAR_MIN)}",
-                         f"lag 0: {_ok(lags0)}"]
+                bars += [f"mean>={BAR_MEAN}: {_ok(np.mean(worst) >= BAR_MEAN)}",
+                         f"min>={BAR_MIN}: {_ok(min(worst) >= BAR_MIN)}", f"lag 0: {_ok(lags0)}"]
             if set_name == "held-out" and mode == "transcript":
                 bars += [f"mean>={BAR_TRANSCRIPT_MEAN}: {_ok(np.mean(worst) >= BAR_TRANSCRIPT_MEAN)}"]
             if set_name == "held-out":
@@ -189,7 +191,8 @@ def _ok(passed: bool) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=["all", "tuning", "held-out"], default="all")
-    parser.add_argument("--syntheses", type=int, default=6, help="syntheses per clip; the worst is reported (default 6)")
+    parser.add_argument("--syntheses", type=int, default=6,
+                        help="syntheses per clip; the worst is reported (default 6)")
     parser.add_argument("--no-transcript", action="store_true", help="audio-only runs only")
     parser.add_argument("--more", action="store_true", help="also the older extra sentences/voices")
     parser.add_argument("--workers", type=int, default=1, help="clips scored in parallel processes (default 1)")

@@ -233,7 +233,8 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
         with gr.Column():
             result = gr.Video(label="Talking video", elem_id="result", interactive=False,
                               buttons=["download"], autoplay=True)
-    return [face, voice, pose, expression, still, blink, seed, mode, fps, size, whole, backend, transcript], generate, result
+    inputs = [face, voice, pose, expression, still, blink, seed, mode, fps, size, whole, backend, transcript]
+    return inputs, generate, result
 
 
 def _examples(inputs, result, fn) -> None:

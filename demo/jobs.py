@@ -158,7 +158,8 @@ def animate_job(
     readable = voice_path
     try:
         readable = str(readable_audio(voice_path, folder))  # microphone WebM/Opus, M4A -> WAV
-        shown = None if warn is None else (lambda message: warn(_upload_names(message, face_path, voice_path, readable)))
+        shown = None if warn is None else (
+            lambda message: warn(_upload_names(message, face_path, voice_path, readable)))
         with warnings_to(shown):
             video = pipeline.animate(face_path, readable, **kwargs)  # lazy: frames render in save()
         out = folder / output_name(face_path)

@@ -78,7 +78,7 @@ def test_a_correct_transcript_aligns_in_time(aligner, speech_wav):
     assert result.ok, result.problem
     speech = [p for p in result.phones if p.label != "SIL"]
     # every word's phones are there, in order, inside the clip
-    assert [p.label for p in speech][:4] == ["HH", "AH", "L", "OW"] or [p.label for p in speech][:4] == ["HH", "EH", "L", "OW"]
+    assert [p.label for p in speech][:4] in (["HH", "AH", "L", "OW"], ["HH", "EH", "L", "OW"])
     assert all(0 <= p.start < p.end <= len(samples) / 16_000 + 1e-6 for p in result.phones)
     assert all(a.end <= b.start + 1e-6 for a, b in zip(result.phones, result.phones[1:]))
 
@@ -133,7 +133,8 @@ def test_unknown_words_are_aligned_without_warning(capsys, tmp_path, face_png, m
 
 
 def test_unknown_words_that_were_not_said_fall_back(capsys, tmp_path, face_png, speech_wav):
-    warnings = _warnings(_animate(capsys, tmp_path, face_png, speech_wav, "--transcript", "Zorblax quimbering vexnorth"))
+    unsaid = "Zorblax quimbering vexnorth"
+    warnings = _warnings(_animate(capsys, tmp_path, face_png, speech_wav, "--transcript", unsaid))
     assert len(warnings) == 1
 
 
@@ -164,7 +165,8 @@ def test_transcript_file_that_is_not_text(capsys, tmp_path, face_png, speech_wav
 def test_jobs_file_transcripts(capsys, tmp_path, face_png, speech_wav):
     jobs = tmp_path / "jobs.jsonl"
     lines = [{"image": str(face_png), "audio": str(speech_wav), "output": "right.mp4", "transcript": SPOKEN},
-             {"image": str(face_png), "audio": str(speech_wav), "output": "wrong.mp4", "transcript": "Peter picked a peck of pickled peppers."}]
+             {"image": str(face_png), "audio": str(speech_wav), "output": "wrong.mp4",
+              "transcript": "Peter picked a peck of pickled peppers."}]
     jobs.write_text("\n".join(json.dumps({**line, "mode": "crop", "size": 64, "fps": FPS}) for line in lines) + "\n",
                     encoding="utf-8")
     assert main(["animate", "--jobs", str(jobs), "--quiet", "--no-watermark"]) == 0

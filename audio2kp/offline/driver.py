@@ -149,7 +149,8 @@ class OfflineDriver:
         audio = Audio(normalised_level(audio.samples), audio.sample_rate, audio.source)
         phones, aligned = self.phones(audio, controls.transcript)
         prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
-        visemes = viseme_curves(phones, num_frames, fps, anticipation_s=ALIGNED_ANTICIPATION_S if aligned else ANTICIPATION_S)
+        anticipation = ALIGNED_ANTICIPATION_S if aligned else ANTICIPATION_S
+        visemes = viseme_curves(phones, num_frames, fps, anticipation_s=anticipation)
         shape = self._aligned_mouth_shape(visemes, prosody) if aligned else self._mouth_shape(visemes, prosody)
         blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
         closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)

@@ -134,8 +134,8 @@ class TranscriptAligner:
         num_frames = int(len(samples) / SAMPLE_RATE * PS_FRAME_RATE)
         num_phones = sum(len(p) for p in pronunciations)
         if num_phones * MIN_PHONE_FRAMES > num_frames:
-            return AlignmentResult(None, f"its {num_phones} sounds do not fit in {len(samples) / SAMPLE_RATE:.1f} s of audio",
-                                   tuple(words))
+            seconds = len(samples) / SAMPLE_RATE
+            return AlignmentResult(None, f"its {num_phones} sounds do not fit in {seconds:.1f} s of audio", tuple(words))
         phones = self._decode(samples, " ".join(names))
         if phones is None:
             return AlignmentResult(None, "its words do not match the speech", tuple(words))

@@ -47,7 +47,8 @@ def spoken():
 def _agreement(driver, source, samples, rate, phones, transcript=None) -> float:
     audio = Audio(samples.astype(np.float32), rate)
     frames = int(round(audio.duration * FPS))
-    track = driver.drive(audio, source, FPS, frames, AnimationControls(pose_scale=0, blink_rate=0, transcript=transcript))
+    controls = AnimationControls(pose_scale=0, blink_rate=0, transcript=transcript)
+    track = driver.drive(audio, source, FPS, frames, controls)
     gap = _gap(track)
     rest = gap.min()
     return float(np.corrcoef(gap - rest, opening_target(phones, frames, FPS))[0, 1])
@@ -74,7 +75,8 @@ def _phone(samples, rate):
     return scipy.signal.sosfilt(band, narrow).astype(np.float32), PHONE_RATE
 
 
-@pytest.mark.parametrize("degrade", [_noisy, _quiet, _clipped, _phone], ids=["noise-10dB", "quiet-30dB", "clipped", "phone-8kHz"])
+@pytest.mark.parametrize("degrade", [_noisy, _quiet, _clipped, _phone],
+                         ids=["noise-10dB", "quiet-30dB", "clipped", "phone-8kHz"])
 def test_degraded_speech_still_drives_the_mouth(driver, source, spoken, degrade):
     samples, rate, phones = spoken
     clean = _agreement(driver, source, samples, rate, phones)
