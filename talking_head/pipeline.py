@@ -172,6 +172,8 @@ class TalkingHead:
         if reference_video is not None and not hasattr(self.backend.renderer, "detect"):
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate, transcript)
+        if transcript is not None and not getattr(self.backend.driver, "uses_transcript", False):
+            logger.warning("this backend's driver does not use a transcript; the mouth follows the audio alone")
         times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
             photo, name = _load_photo(image, size if mode == "full" else None)

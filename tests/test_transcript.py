@@ -235,3 +235,13 @@ def test_transcript_on_a_clip_too_long_to_align_is_refused(aligner):
 
     result = aligner.align(np.zeros(int((MAX_ALIGN_SECONDS + 1) * 16_000), np.float32), SPOKEN)
     assert not result.ok and "up to" in result.problem
+
+
+def test_learned_backend_says_it_ignores_the_transcript(tiny_learned_dir, face_png, speech_wav, caplog):
+    from talking_head.pipeline import TalkingHead
+
+    th = TalkingHead.from_pretrained(str(tiny_learned_dir))
+    with caplog.at_level(logging.WARNING, logger="talking_head"):
+        video = th.animate(str(face_png), str(speech_wav), transcript=SPOKEN, mode="crop", fps=FPS, watermark=False)
+        assert len(video.frames) > 0
+    assert [r for r in caplog.records if "does not use a transcript" in r.getMessage()]

@@ -92,6 +92,8 @@ class OfflineDriver:
     """Audio -> landmark keypoint track, real time on a CPU, no learned weights."""
 
     keypoint_space = KEYPOINT_SPACE
+    #: Reads ``AnimationControls.transcript`` (drivers without this attribute ignore it).
+    uses_transcript = True
 
     def __init__(self, config: Optional[OfflineDriverConfig] = None):
         self.config = config or OfflineDriverConfig()
