@@ -39,7 +39,7 @@ OPEN_BAND_LEVEL, SPEECH_CONTEXT_S = 0.7, 0.1
 MURMUR_LOUDNESS, MURMUR_F1_HZ = 0.4, 350.0
 #: Shortest murmur considered, seconds (shorter is a formant-tracking blip).
 MIN_MURMUR_S = 0.03
-#: A murmur whose second resonance (median over the murmur) is at least this, or absent, is the tongue's (n, ng).
+#: Murmur hops whose second resonance is at least this are the tongue's (n, ng).
 TONGUE_NASAL_F2_HZ = 1500.0
 
 
@@ -57,11 +57,11 @@ def tongue_nasals(loudness: np.ndarray, vowel_band: np.ndarray, f1: np.ndarray, 
     """
     out = np.zeros(len(loudness), bool)
     murmur = (loudness >= MURMUR_LOUDNESS) & (f1 <= MURMUR_F1_HZ) & (vowel_band < OPEN_BAND_LEVEL)
-    for start, end in _runs(murmur):
-        if end - start < MIN_MURMUR_S * rate or end - start > MAX_CLOSURE_S * rate:
-            continue
-        resonance = _finite(f2[start:end])
-        if not len(resonance) or np.median(resonance) >= TONGUE_NASAL_F2_HZ:
+    # hop by hop, so an m murmur next to a vowel with a high F2 ("me") is not carried along; a murmur without
+    # a second resonance is more likely a b's voice bar than an ng, and is left to close the lips
+    tongue = murmur & (np.nan_to_num(f2, nan=0.0) >= TONGUE_NASAL_F2_HZ)
+    for start, end in _runs(tongue):
+        if MIN_MURMUR_S * rate <= end - start <= MAX_CLOSURE_S * rate:
             out[start:end] = True
     return out
 
