@@ -32,10 +32,13 @@ class AudioDriver(Protocol):
         needs_source_crop: whether :meth:`drive` also wants the source crop and its face landmarks
             (``source_image=``, ``landmarks=`` keywords; the fomm motion bridge renders a driving sequence of
             the source's own face). ``False`` for drivers that need only the keypoints.
+        uses_transcript: whether the driver follows ``AnimationControls.transcript`` (the offline viseme
+            driver, and the fomm bridge built on it); others warn that the mouth follows the audio alone.
     """
 
     keypoint_space: str
     needs_source_crop: bool
+    uses_transcript: bool
 
     def drive(
         self,

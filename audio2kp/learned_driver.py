@@ -31,6 +31,7 @@ class Audio2KPDriver:
 
     keypoint_space = "fomm"
     needs_source_crop = False
+    uses_transcript = False  # the network hears the audio only
 
     def __init__(self, model: Audio2KP):
         self.model = model.eval()

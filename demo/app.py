@@ -149,6 +149,11 @@ def _user_error(exc: BaseException) -> gr.Error:
                     print_exception=False)
 
 
+def _show_warning(message: str) -> None:
+    """A warning from the pipeline, shown to the user as a toast (the video is still made)."""
+    gr.Warning(message)
+
+
 def _frame_progress(progress: gr.Progress, desc: str) -> Callable[[int, int], None]:
     """``progress(frames_done, frames_total)`` as the pipeline calls it -> Gradio's progress bar."""
     def report(done: int, total: int) -> None:
@@ -205,18 +210,19 @@ def build_demo(
                 size: str = DEFAULT_CONTROLS.size,
                 whole_image: bool = DEFAULT_CONTROLS.whole_image,
                 backend: str = names[0],
+                transcript: Optional[str] = DEFAULT_CONTROLS.transcript,
                 progress: gr.Progress = gr.Progress()) -> str:
         """Animate a face photo with a voice clip; returns the MP4 (H.264 + AAC, watermarked)."""
         face = _accepted(face)
         controls = AnimateControls(pose_scale, expression_scale, still_head, blink_rate, seed, mode, fps, size,
-                                   whole_image)
+                                   whole_image, transcript or "")
         if backend not in backends:
             raise gr.Error(f"backend {backend!r} is not available here; choose one of {', '.join(names)}",
                            print_exception=False)
         progress(0, desc="Reading the photo and the voice")
         try:
             out = animate_job(backends[backend], face, voice, controls, workspace, limits,
-                              _frame_progress(progress, "Rendering frames"))
+                              _frame_progress(progress, "Rendering frames"), warn=_show_warning)
         except Exception as exc:  # noqa: BLE001 - every failure reaches the user as one line
             raise _user_error(exc) from None
         return str(out)
@@ -255,6 +261,10 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
             face = face_image(limits, label="Face photo", elem_id="face", height=320)
             voice = gr.Audio(label="Voice clip", sources=["upload", "microphone"], type="filepath",
                              elem_id="voice")
+            transcript = gr.Textbox(label="Transcript (optional)", elem_id="transcript", lines=2,
+                                    placeholder="The words spoken in the clip, in English",
+                                    info="The mouth follows these words, aligned to the voice; if they do not "
+                                         "fit it, the voice alone drives the mouth")
             gr.Markdown(f"<small>Limits: {limits.max_image_pixels / 1e6:.1f} megapixels, "
                         f"{limits.max_audio_seconds:g} s of audio, {limits.max_file_mb:g} MB per file.</small>")
             with gr.Accordion("Controls", open=False, elem_id="controls"):
@@ -280,7 +290,8 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
         with gr.Column():
             result = gr.Video(label="Talking video", elem_id="result", interactive=False,
                               buttons=["download"], autoplay=True)
-    return [face, voice, pose, expression, still, blink, seed, mode, fps, size, whole, backend], generate, result
+    inputs = [face, voice, pose, expression, still, blink, seed, mode, fps, size, whole, backend, transcript]
+    return inputs, generate, result
 
 
 def _examples(inputs, result, fn) -> None:

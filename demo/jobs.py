@@ -6,10 +6,12 @@ can fix, so the same one-line message reaches the browser, the API client and th
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from fomm_core.errors import InputError
 
@@ -47,6 +49,7 @@ class AnimateControls:
         fps: frames per second of the video.
         size: output size in pixels (``"auto"`` or a number as text, as the dropdown gives it).
         whole_image: animate the whole image without looking for a face.
+        transcript: the words spoken in the voice clip; empty = none (the mouth follows the audio alone).
     """
 
     pose_scale: float = 1.0
@@ -58,12 +61,14 @@ class AnimateControls:
     fps: int = 25
     size: str = AUTO_SIZE
     whole_image: bool = False
+    transcript: str = ""
 
     def pipeline_kwargs(self) -> dict:
         """The keyword arguments of ``TalkingHead.animate`` these controls stand for."""
         if self.mode not in MODE_CHOICES:
             raise InputError(f"mode must be one of {', '.join(MODE_CHOICES)}, got {self.mode!r}")
         size = None if str(self.size) in ("", AUTO_SIZE, "None") else int(self.size)
+        transcript = str(self.transcript or "").strip()
         return dict(
             expression_scale=float(self.expression_scale),
             pose_scale=0.0 if self.still_head else float(self.pose_scale),
@@ -74,6 +79,7 @@ class AnimateControls:
             fps=int(self.fps),
             size=size,
             watermark=True,  # the demo never makes unmarked videos
+            **({"transcript": transcript} if transcript else {}),  # an empty box is no transcript
         )
 
 
@@ -93,6 +99,40 @@ def output_name(face_path: str, suffix: str = "talking") -> str:
     return f"{stem}-{suffix}.mp4"
 
 
+#: Loggers whose warnings reach the user of the demo (e.g. a transcript that does not fit the audio).
+WARNING_LOGGERS = ("audio2kp", "talking_head")
+
+
+class _ThreadWarnings(logging.Handler):
+    """Hands the warnings logged by one thread to ``sink`` (other jobs run in other threads)."""
+
+    def __init__(self, sink: Callable[[str], None]):
+        super().__init__(logging.WARNING)
+        self.sink = sink
+        self.thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.sink(record.getMessage())
+
+
+@contextlib.contextmanager
+def warnings_to(sink: Optional[Callable[[str], None]]) -> Iterator[None]:
+    """While inside, warnings logged by this thread under :data:`WARNING_LOGGERS` also go to ``sink``."""
+    if sink is None:
+        yield
+        return
+    handler = _ThreadWarnings(sink)
+    loggers = [logging.getLogger(name) for name in WARNING_LOGGERS]
+    for log in loggers:
+        log.addHandler(handler)
+    try:
+        yield
+    finally:
+        for log in loggers:
+            log.removeHandler(handler)
+
+
 def animate_job(
     pipeline: Any,
     face_path: Optional[str],
@@ -101,8 +141,11 @@ def animate_job(
     workspace: Workspace,
     limits: UploadLimits,
     progress: Optional[FrameProgress] = None,
+    warn: Optional[Callable[[str], None]] = None,
 ) -> Path:
     """Check the uploads, animate, save; returns the MP4's path inside a fresh job folder.
+
+    ``warn(message)`` receives each warning the pipeline logs meanwhile (a transcript set aside, ...).
 
     Raises:
         InputError: a missing or unusable upload, or anything the pipeline refuses. Nothing is left
@@ -118,7 +161,9 @@ def animate_job(
     folder = workspace.new_job()
     try:
         # the pipeline's reader (audio2kp.audio) takes WAV, FLAC, OGG, Opus/WebM, MP3, M4A and videos' sound
-        video = pipeline.animate(face_path, voice_path, **kwargs)  # lazy: frames render in save()
+        shown = None if warn is None else (lambda message: warn(_upload_names(message, face_path, voice_path)))
+        with warnings_to(shown):
+            video = pipeline.animate(face_path, voice_path, **kwargs)  # lazy: frames render in save()
         out = folder / output_name(face_path)
         video.save(out, progress=progress)
     except InputError as exc:

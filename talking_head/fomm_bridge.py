@@ -94,6 +94,7 @@ class FommBridgeDriver:
 
     keypoint_space = FOMM_KEYPOINT_SPACE
     needs_source_crop = True
+    uses_transcript = True  # through the offline driver
 
     def __init__(self, fomm, name: str = "the FOMM model"):
         from audio2kp.offline import OfflineDriver

@@ -202,6 +202,7 @@ class TalkingHead:
         pose_scale: float = 1.0,
         seed: int = 0,
         blink_rate: float = 15.0,
+        transcript: Optional[str] = None,
         mode: Literal["full", "crop"] = "full",
         face_index: Optional[int] = None,
         whole_image: bool = False,
@@ -223,6 +224,10 @@ class TalkingHead:
             pose_scale: head motion multiplier (0 = still head).
             seed: randomness of head motion and blinks; same seed, same video.
             blink_rate: blinks per minute (0 = none).
+            transcript: the English words spoken in ``audio`` (optional). The offline backend aligns them to
+                the audio (PocketSphinx) and moves the mouth on the aligned phones; a transcript that does not
+                fit the audio is set aside with a one-line warning (logger ``audio2kp.offline.driver``) and the
+                mouth follows the audio alone. The learned backend ignores it.
             mode: ``"full"`` pastes the animated face back into the whole photo; ``"crop"`` returns the
                 square face crop.
             face_index: which face when there are several (0 = largest, the default).
@@ -258,7 +263,9 @@ class TalkingHead:
             raise InputError(f"{reference_video}: a reference video's head pose needs the learned backend (--model DIR)")
         if save_driving is not None and not self.backend.needs_source_crop:
             raise InputError(f"{save_driving}: only the fomm backend renders a driving sequence to save")
-        controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate)
+        controls = AnimationControls(expression_scale, pose_scale, seed, blink_rate, transcript)
+        if transcript is not None and not self.backend.driver.uses_transcript:
+            logger.warning("this backend's driver does not use a transcript; the mouth follows the audio alone")
         times = StageTimes(cpu=StageTimes())
         with times.measure("load"):
             photo, name = _load_photo(image, size if mode == "full" else None)

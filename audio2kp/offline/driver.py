@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -32,10 +32,11 @@ from .expression import BROW_FULL_SEMITONES, FaceFrame, MouthShape, blink_offset
 from .geometry import fit_local_affine, source_jacobians
 from .head_motion import HeadMotion, head_motion
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
-from .phonemes import PhonemeRecognizer
+from .phonemes import Phone, PhonemeRecognizer
 from .prosody import ProsodyCurves, prosody_curves
 from .stops import hold_open
-from .visemes import viseme_curves
+from .transcript import TranscriptAligner
+from .visemes import ANTICIPATION_S, viseme_curves, viseme_of
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,22 @@ TONGUE_STOP_HOLD = 0.6
 #: Lips seal below this opening (0..1): they have thickness and give, so a jaw that is almost shut
 #: closes them; openings above are rescaled to keep 1 the widest.
 LIP_SEAL = 0.08
+#: In a nasal murmur made by the tongue (n, ng) the lips stay this far apart (the viseme table's n), and a
+#: recognised lip closure there is taken for a mishearing: only m closes the lips.
+TONGUE_NASAL_OPEN = viseme_of("N").open
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
+#: With a transcript the phones are known, not guessed: the opening follows the aligned visemes and only
+#: this share comes from the acoustics (F1 openness times level), which still carries emphasis.
+ALIGNED_ACOUSTIC_SHARE = 0.4
+#: Aligned phone boundaries are where the sound changes, which for the lips is where they move (a closure's
+#: silence starts as they shut): no anticipation on top (20 ms more lowered the tuning-set agreement).
+ALIGNED_ANTICIPATION_S = 0.0
+#: Quiet recordings are brought up (never down) so their peaks (the :data:`PEAK_QUANTILE` of the
+#: absolute sample values) reach :data:`LEVEL_TARGET` of full scale, by at most :data:`MAX_GAIN_DB`; clips
+#: whose peaks are under :data:`QUIET_FLOOR_DBFS` are silence or hiss and are left alone. PocketSphinx and
+#: the silence floor of :mod:`.prosody` then see a quiet phone recording as they see a normal one.
+PEAK_QUANTILE, LEVEL_TARGET, MAX_GAIN_DB, QUIET_FLOOR_DBFS = 0.999, 0.5, 40.0, -50.0
 #: Frames assembled at once (bounds the working memory for long clips).
 WINDOW_FRAMES = 500
 #: The head turns about a pivot this many eye-to-chin distances below the chin (the neck).
@@ -73,6 +88,7 @@ class OfflineDriverConfig:
 
     loudness_share: float = LOUDNESS_SHARE
     acoustic_share: float = ACOUSTIC_SHARE
+    aligned_acoustic_share: float = ALIGNED_ACOUSTIC_SHARE
 
 
 class OfflineDriver:
@@ -80,10 +96,13 @@ class OfflineDriver:
 
     keypoint_space = KEYPOINT_SPACE
     needs_source_crop = False  # the landmarks alone are enough
+    #: Follows ``AnimationControls.transcript`` (declared on the ``AudioDriver`` protocol).
+    uses_transcript = True
 
     def __init__(self, config: Optional[OfflineDriverConfig] = None):
         self.config = config or OfflineDriverConfig()
         self._recognizer: Optional[PhonemeRecognizer] = None
+        self._aligner: Optional[TranscriptAligner] = None
 
     def to(self, device) -> "OfflineDriver":
         """Nothing to move (no networks; it runs on the CPU); returns ``self``."""
@@ -95,6 +114,27 @@ class OfflineDriver:
             self._recognizer = PhonemeRecognizer()
         return self._recognizer
 
+    @property
+    def aligner(self) -> TranscriptAligner:
+        if self._aligner is None:
+            self._aligner = TranscriptAligner()
+        return self._aligner
+
+    def phones(self, audio: Audio, transcript: Optional[str]) -> Tuple[List[Phone], bool]:
+        """``(phones in time order, whether they come from the transcript)`` of a 16 kHz clip.
+
+        With a transcript, its words are aligned to the audio; a transcript that does not fit (see
+        :class:`.transcript.TranscriptAligner`) is set aside with a one-line warning on this module's logger,
+        and the phones are recognised from the audio alone, as without one.
+        """
+        if transcript is not None:
+            result = self.aligner.align(audio.samples, transcript)
+            if result.ok:
+                return result.phones, True
+            log.warning("%sthe transcript does not fit the audio (%s); the mouth follows the audio alone",
+                        f"{audio.source}: " if audio.source else "", result.problem)
+        return self.recognizer.recognize(audio.samples), False
+
     def drive(self, audio: Audio, source: Keypoints, fps: float, num_frames: int,
               controls: AnimationControls) -> MotionTrack:
         """Motion for ``num_frames`` frames at ``fps`` (see :class:`audio2kp.driver.AudioDriver`).
@@ -105,7 +145,7 @@ class OfflineDriver:
                 ``(1, K, 2, 2)`` or ``None`` (then computed from the landmark geometry).
             fps: video frame rate.
             num_frames: T.
-            controls: expression and pose scales, seed, blink rate.
+            controls: expression and pose scales, seed, blink rate, and the transcript if any.
 
         Returns:
             ``MotionTrack`` ``(T, K, 2)`` values and ``(T, K, 2, 2)`` Jacobians, space ``"landmarks"``.
@@ -116,10 +156,12 @@ class OfflineDriver:
             raise InputError(f"{audio.source or 'audio'}: shorter than one video frame at {fps} fps")
         if audio.sample_rate != MODEL_SAMPLE_RATE:
             audio = audio.resampled(MODEL_SAMPLE_RATE)
-        phones = self.recognizer.recognize(audio.samples)
+        audio = Audio(normalised_level(audio.samples), audio.sample_rate, audio.source)
+        phones, aligned = self.phones(audio, controls.transcript)
         prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
-        visemes = viseme_curves(phones, num_frames, fps)
-        shape = self._mouth_shape(visemes, prosody)
+        anticipation = ALIGNED_ANTICIPATION_S if aligned else ANTICIPATION_S
+        visemes = viseme_curves(phones, num_frames, fps, anticipation_s=anticipation)
+        shape = self._aligned_mouth_shape(visemes, prosody) if aligned else self._mouth_shape(visemes, prosody)
         blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
         closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
         head = head_motion(prosody, fps, head_rng)
@@ -136,8 +178,36 @@ class OfflineDriver:
         gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)
         opening = opening * gate * (prosody.loudness > 0)
         opening = hold_open(opening, prosody.tongue_stop, TONGUE_STOP_HOLD)
-        opening = np.clip((opening * (1 - visemes.closed) - LIP_SEAL) / (1 - LIP_SEAL), 0, 1)
-        return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, visemes.closed)
+        shape = _sealed(opening, visemes, lips_free=prosody.tongue_nasal)
+        shape.open = np.maximum(shape.open, TONGUE_NASAL_OPEN * prosody.tongue_nasal).astype(np.float32)
+        return shape
+
+    def _aligned_mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
+        """Mouth from phones aligned to a transcript: the visemes lead, the acoustics add emphasis."""
+        acoustic = self.config.aligned_acoustic_share
+        heard = prosody.openness * np.clip(LEVEL_GAIN * prosody.loudness, 0, 1)
+        opening = (1 - acoustic) * visemes.open + acoustic * heard * (visemes.open > 0)
+        opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
+        return _sealed(opening, visemes)
+
+
+def normalised_level(samples: np.ndarray) -> np.ndarray:
+    """``samples`` (``(N,)`` float32 in [-1, 1]) brought up to a normal level if quiet (see :data:`LEVEL_TARGET`)."""
+    if len(samples) == 0:
+        return samples
+    peak = float(np.quantile(np.abs(samples), PEAK_QUANTILE))
+    if peak <= 10 ** (QUIET_FLOOR_DBFS / 20) or peak >= LEVEL_TARGET:
+        return samples
+    gain = min(LEVEL_TARGET / peak, 10 ** (MAX_GAIN_DB / 20))
+    return np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+
+
+def _sealed(opening: np.ndarray, visemes, lips_free: Optional[np.ndarray] = None) -> MouthShape:
+    """Lip closures shut ``opening`` (``(T,)``), which then seals below :data:`LIP_SEAL`; ``lips_free``
+    (``(T,)`` in [0, 1]) cancels the closures where the acoustics say the lips are apart."""
+    closed = visemes.closed if lips_free is None else visemes.closed * (1 - lips_free)
+    opening = np.clip((opening * (1 - closed) - LIP_SEAL) / (1 - LIP_SEAL), 0, 1)
+    return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, closed.astype(np.float32))
 
 
 def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, prosody: ProsodyCurves,

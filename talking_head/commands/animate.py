@@ -1,7 +1,8 @@
 """``talking-head animate IMAGE AUDIO -o OUT.mp4``: make a face photo speak a voice clip.
 
 ``talking-head animate --jobs jobs.jsonl`` renders many clips with one model load; each line is a JSON object
-``{"image": ..., "audio": ..., "output": ...}`` plus optional per-job controls (``seed``, ``pose_scale``, ...).
+``{"image": ..., "audio": ..., "output": ...}`` plus optional per-job controls (``seed``, ``pose_scale``,
+``transcript``, ...).
 Launched with ``torchrun --nproc_per_node N``, each process renders every N-th job (``RANK``/``WORLD_SIZE``).
 """
 
@@ -31,6 +32,7 @@ JOB_OPTIONS = {
     "expression_scale": float, "pose_scale": float, "seed": int, "blink_rate": float, "mode": str,
     "face_index": int, "whole_image": bool, "fps": float, "size": int, "watermark": bool, "reference_video": str,
     "detail": bool,
+    "transcript": str,
 }
 
 
@@ -54,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pose-scale", type=float, default=1.0, help="head motion multiplier; 0 = still head (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of head motion and blinks (default 0)")
     parser.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute; 0 = none (default 15)")
+    words = parser.add_mutually_exclusive_group()
+    words.add_argument("--transcript", metavar="TEXT",
+                       help="the English words spoken in the audio: the mouth follows them, aligned to the voice "
+                            "(one that does not fit the audio is set aside with a warning)")
+    words.add_argument("--transcript-file", metavar="PATH", help="read the transcript from a UTF-8 text file")
     parser.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
     parser.add_argument("--size", type=int, help="output size: longest side in full mode, square side in crop mode")
     parser.add_argument("--mode", choices=["full", "crop"], default="full",
@@ -90,14 +97,37 @@ def _cli_options(args: argparse.Namespace) -> Dict[str, object]:
         "expression_scale": args.expression_scale, "pose_scale": args.pose_scale, "seed": args.seed,
         "blink_rate": args.blink_rate, "mode": args.mode, "face_index": args.face_index,
         "whole_image": args.whole_image, "fps": args.fps, "size": args.size, "watermark": args.watermark,
-        "reference_video": args.reference_video, "detail": args.detail,
+        "reference_video": args.reference_video, "detail": args.detail, "transcript": _transcript(args),
     }
+
+
+#: Longest transcript file read, bytes (a transcript is a few KB per minute of speech).
+MAX_TRANSCRIPT_BYTES = 1_000_000
+
+
+def _transcript(args: argparse.Namespace) -> Optional[str]:
+    """The ``--transcript`` text, or the ``--transcript-file`` contents, or ``None``."""
+    path = getattr(args, "transcript_file", None)
+    if path is None:
+        return getattr(args, "transcript", None)
+    try:
+        if Path(path).stat().st_size > MAX_TRANSCRIPT_BYTES:
+            raise InputError(f"{path}: transcript file larger than {MAX_TRANSCRIPT_BYTES // 1000} KB")
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such transcript file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a transcript file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the transcript file is not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{path}: unreadable transcript file ({exc.__class__.__name__})") from None
 
 
 def read_jobs(path: str, defaults: Dict[str, object]) -> List[Job]:
     """Parse a jobs file; every line is checked before anything renders."""
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise InputError(f"{path}: no such jobs file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -118,6 +148,8 @@ def read_jobs(path: str, defaults: Dict[str, object]) -> List[Job]:
         options = dict(defaults)
         for key, kind in JOB_OPTIONS.items():
             if key in entry:
+                if kind is str and entry[key] is not None and not isinstance(entry[key], str):
+                    raise InputError(f"{path}:{number}: {key} must be a string")
                 options[key] = None if entry[key] is None else kind(entry[key])
         base = Path(path).parent
         resolve = lambda p: str(p if Path(p).is_absolute() else base / p)  # noqa: E731 - paths relative to the file
@@ -193,10 +225,40 @@ def _pipeline(args: argparse.Namespace):
     return TalkingHead.from_pretrained(args.model, backend=args.backend, precision=args.precision)
 
 
+#: Loggers whose warnings the command prints as its own one-line warnings (a transcript set aside, ...).
+WARNING_LOGGERS = ("audio2kp", "talking_head")
+
+
+class _WarningLines(logging.Handler):
+    """Prints each warning as one ``talking-head animate: warning: ...`` line on stderr."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        print(f"talking-head {NAME}: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = _WarningLines()
+    loggers = [logging.getLogger(name) for name in WARNING_LOGGERS]
+    saved = [log.propagate for log in loggers]
+    for log in loggers:
+        log.addHandler(handler)
+        log.propagate = False
+    try:
+        return _run(args)
+    finally:
+        for log, propagate in zip(loggers, saved):
+            log.removeHandler(handler)
+            log.propagate = propagate
+
+
+def _run(args: argparse.Namespace) -> int:
     from talking_head.pipeline import TalkingHead
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.jobs:
         if args.image or args.audio or args.output:
             raise InputError("give either IMAGE AUDIO -o OUT.mp4 or --jobs FILE, not both")

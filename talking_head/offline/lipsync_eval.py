@@ -9,7 +9,7 @@ viseme table, :func:`audio2kp.offline.visemes.opening_target`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from torch import Tensor
@@ -124,9 +124,12 @@ CHECK_FPS = 25.0
 
 
 def run_lipsync(text: str, image=None, size: int = 256, fps: float = CHECK_FPS, seed: int = 0,
-                voice: str = "en-us") -> LipSyncScores:
-    """Speak ``text`` (libespeak-ng ``voice``), animate ``image`` (``(H, W, 3)`` uint8; default: the astronaut) with
-    the offline backend at ``size`` px, and score the lip sync of the rendered frames."""
+                voice: str = "en-us", rate_wpm: int = 160, transcript: Optional[str] = None,
+                speech: Optional[tuple] = None) -> LipSyncScores:
+    """Speak ``text`` (libespeak-ng ``voice`` at ``rate_wpm`` words per minute), animate ``image`` (``(H, W, 3)``
+    uint8; default: the astronaut) with the offline backend at ``size`` px, and score the lip sync of the
+    rendered frames. ``transcript`` is handed to the driver (the mouth follows the aligned words); ``speech``
+    = ``synthesize(...)``'s ``(samples, rate, phones)`` scores that synthesis instead of a new one."""
     import torch
 
     from audio2kp.audio import Audio, load_audio
@@ -142,7 +145,7 @@ def run_lipsync(text: str, image=None, size: int = 256, fps: float = CHECK_FPS, 
         from skimage import data
 
         image = data.astronaut()
-    samples, rate, phones = synthesize(text, voice=voice)
+    samples, rate, phones = speech if speech is not None else synthesize(text, voice=voice, rate_wpm=rate_wpm)
     audio = load_audio(Audio(samples, rate))
     face = find_face(image)
     crop = crop_for_face(image.shape[1], image.shape[0], landmarks=face.landmarks, size=size).crop(image)
@@ -150,7 +153,7 @@ def run_lipsync(text: str, image=None, size: int = 256, fps: float = CHECK_FPS, 
     renderer = LandmarkWarpRenderer(LandmarkWarpConfig(image_size=size))
     state = renderer.prepare(source)
     num_frames = int(round(audio.duration * fps))
-    track = OfflineDriver().drive(audio, state.keypoints, fps, num_frames, AnimationControls(seed=seed))
+    track = OfflineDriver().drive(audio, state.keypoints, fps, num_frames, AnimationControls(seed=seed, transcript=transcript))
     frames = renderer.render(state, track.window(0, num_frames))
     measured = measure_openings(frames)
     target = opening_target(phones, num_frames, fps)

@@ -53,3 +53,21 @@ def test_scoring_finds_a_shifted_copy_and_closures():
     assert score_lip_sync(target, closed_mouth, shut).closed_share < 0.5  # open lips there are caught
     frames = closure_frames([type("P", (), {"label": "M", "start": 0.1, "end": 0.2})()], 10, 25.0)
     assert frames.tolist() == [False, False, False, True, True, False, False, False, False, False]
+
+
+def test_benchmark_sets_and_summary():
+    from bench.offline_lipsync import HELD_OUT, TUNING, ClipResult, summary
+
+    texts = {text for text, _, _ in HELD_OUT}
+    assert len(HELD_OUT) >= 20 and len(texts) == len(HELD_OUT)
+    assert len({voice for _, voice, _ in HELD_OUT}) >= 4 and len({rate for _, _, rate in HELD_OUT}) == 2
+    assert not texts & {text for text, _, _ in TUNING}  # held out: none of the tuning sentences
+    for voice in {v for _, v, _ in HELD_OUT}:  # every voice speaks at both rates
+        assert len({rate for _, v, rate in HELD_OUT if v == voice}) == 2
+    good = ClipResult("held-out", "a", "en-us", 140, "audio", [0.8, 0.9], [0, 0], [1.0, 0.5], [4, 4])
+    bad = ClipResult("held-out", "b", "en", 190, "audio", [0.5, 0.7], [0, 1], [1.0, 1.0], [4, 4])
+    lines = summary([good, bad])
+    row = next(line for line in lines if line.startswith("held-out audio"))
+    # mean of the per-clip worst (0.8, 0.5), min 0.5, a lag of 1 seen, p/b/m pooled (4 + 2 + 4 + 4) / 16
+    assert " 0.650 " in row and " 0.500 " in row and "False" in row and "87.5%" in row
+    assert "mean>=0.75: NOT met" in row and "min>=0.6: NOT met" in row and "p/b/m>=90%: NOT met" in row
