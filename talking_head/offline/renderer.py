@@ -23,7 +23,7 @@ from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
 
 from .mouth import FEATHER_PX_256, MouthAppearance, interior_mask, mouth_appearance, paint_mouths
-from .warp import BACKGROUND_WEIGHT, Seam, sparse_to_dense_tiled, warp
+from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, sparse_to_dense_tiled, warp
 
 #: Heatmap std of a keypoint = this times the mean distance to its nearest neighbours.
 SIGMA_PER_SPACING = 1.0
@@ -35,12 +35,15 @@ MIN_SIGMA, MAX_SIGMA = 0.012, 0.06
 LIP_HEAT_SHIFT = 0.45
 #: Inner-lip heatmaps are narrower by this factor (a sharp split where the lips meet).
 INNER_LIP_SIGMA_FACTOR = 0.6
-#: ... but never narrower than this many pixels (a heatmap must cover a flow-grid cell).
-MIN_INNER_SIGMA_PX = 1.5
+#: ... but never narrower than this many flow-grid cells (a heatmap must cover a cell of the motion grid).
+MIN_INNER_SIGMA_CELLS = 0.75
 #: Side of the grid the motion field is computed on (upsampled to the image).
 DEFAULT_FLOW_SIZE = 128
 #: Frames rendered at once (bounds memory).
 RENDER_CHUNK = 8
+#: Largest face window (pixels) rendered at the photo's own resolution; larger windows are rendered at this
+#: size and scaled up on paste-back (a 2048 px window is ~4 Mpx a frame, already beyond any screen's face).
+MAX_WINDOW = 2048
 #: Rec. 601 luma weights.
 LUMA = (0.299, 0.587, 0.114)
 
@@ -50,14 +53,18 @@ class LandmarkWarpConfig:
     """Settings of the offline renderer.
 
     Attributes:
-        image_size: square resolution of the crops it renders (pixels).
-        flow_size: side of the motion-field grid (<= image_size).
+        image_size: square resolution of the crops it renders in crop mode (pixels); in full mode it renders the
+            face window at the photo's own resolution instead (:meth:`LandmarkWarpRenderer.window_size`).
+        flow_size: side of the motion-field grid (the motion is smooth: computed coarse, upsampled to the
+            window; the photo itself is sampled at full resolution).
+        max_window: largest window side rendered at full resolution (pixels).
         background_weight: weight of the still background relative to a heatmap peak.
         paint_mouth: paint the mouth interior (off only for diagnostics).
     """
 
     image_size: int = 256
     flow_size: int = DEFAULT_FLOW_SIZE
+    max_window: int = MAX_WINDOW
     background_weight: float = BACKGROUND_WEIGHT
     paint_mouth: bool = True
 
@@ -122,6 +129,16 @@ class LandmarkWarpRenderer:
     def image_size(self) -> int:
         return self.config.image_size
 
+    def window_size(self, side: int) -> int:
+        """Resolution (pixels) at which a face window of ``side`` photo pixels is rendered: its own, up to
+        ``config.max_window``. The motion field's cost does not depend on it; the warp and the mouth scale
+        with the window's pixels, not the photo's."""
+        return int(min(max(int(side), 1), self.config.max_window))
+
+    def _flow_size(self, size: int) -> int:
+        """Side of the motion grid for a ``size`` px window: ``config.flow_size``, at most the window, in whole tiles."""
+        return max(TILE_CELLS, min(self.config.flow_size, size) // TILE_CELLS * TILE_CELLS)
+
     def prepare(self, source: Tensor) -> LandmarkSourceState:
         """Find the face in ``source`` (``(1, 3, H, W)`` in [0, 1]) and prepare it.
 
@@ -147,7 +164,8 @@ class LandmarkWarpRenderer:
         spacing = np.linalg.norm(value[neighbours[:, :SPACING_NEIGHBOURS]] - value[:, None], axis=-1).mean(1)
         sigma = np.clip(SIGMA_PER_SPACING * spacing, MIN_SIGMA, MAX_SIGMA)
         inner = LANDMARK_SET.groups_of("lips_inner_upper", "lips_inner_lower")
-        min_inner = MIN_INNER_SIGMA_PX * 2.0 / (size - 1)  # pixels -> normalised units
+        flow_size = self._flow_size(size)
+        min_inner = MIN_INNER_SIGMA_CELLS * 2.0 / (flow_size - 1)  # flow-grid cells -> normalised units
         sigma[inner] = np.maximum(sigma[inner] * INNER_LIP_SIGMA_FACTOR, min_inner)
         image_np = source[0].permute(1, 2, 0).float().cpu().numpy()
         interior = interior_mask(size, kp_px[LANDMARK_SET.inner_lip_polygon], FEATHER_PX_256 * size / 256)
@@ -174,7 +192,7 @@ class LandmarkWarpRenderer:
 
     def _render_chunk(self, state: LandmarkSourceState, motion: Keypoints) -> Tensor:
         size = state.image.shape[-1]
-        flow_size = min(self.config.flow_size, size)
+        flow_size = self._flow_size(size)
         # Frame by frame: which keypoints reach which tiles then depends on the frame alone, so a frame
         # renders to the same pixels whatever batch it comes in (streaming equals one-shot rendering).
         offset = torch.cat([
