@@ -4,7 +4,7 @@ Implements :class:`fomm_core.renderer.Renderer` for the ``"landmarks"`` keypoint
 the 478 landmarks (:mod:`talking_head.faces`), keeps the :data:`audio2kp.offline.LANDMARK_SET` subset as
 source keypoints in [-1, 1] with Jacobians from the local landmark geometry, gives each keypoint a heatmap
 width from its landmark spacing, and measures the mouth. ``render`` turns driving keypoints into one
-backward warp (:mod:`.warp`) and paints the mouth interior where it opens wider than in the photo
+backward warp (:mod:`.warp`) and builds the mouth behind the parted lips
 (:mod:`.mouth`). No learned weights; works at whatever square resolution the source crop has.
 """
 
@@ -22,7 +22,7 @@ from audio2kp.offline.keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark
 from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
 
-from .mouth import FEATHER_PX_256, MouthAppearance, interior_mask, mouth_appearance, paint_mouths
+from .mouth import MouthAppearance, measure_mouth, paint_mouths
 from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, sparse_to_dense_tiled, warp
 
 #: Heatmap std of a keypoint = this times the mean distance to its nearest neighbours.
@@ -44,8 +44,6 @@ RENDER_CHUNK = 8
 #: Largest face window (pixels) rendered at the photo's own resolution; larger windows are rendered at this
 #: size and scaled up on paste-back (a 2048 px window is ~4 Mpx a frame, already beyond any screen's face).
 MAX_WINDOW = 2048
-#: Rec. 601 luma weights.
-LUMA = (0.299, 0.587, 0.114)
 
 
 @dataclass
@@ -168,12 +166,13 @@ class LandmarkWarpRenderer:
         min_inner = MIN_INNER_SIGMA_CELLS * 2.0 / (flow_size - 1)  # flow-grid cells -> normalised units
         sigma[inner] = np.maximum(sigma[inner] * INNER_LIP_SIGMA_FACTOR, min_inner)
         image_np = source[0].permute(1, 2, 0).float().cpu().numpy()
-        interior = interior_mask(size, kp_px[LANDMARK_SET.inner_lip_polygon], FEATHER_PX_256 * size / 256)
+        mouth = measure_mouth(image_np, kp_px)
+        interior = torch.from_numpy(mouth.photo[..., 3])  # (S, S) the photo's mouth interior
         return LandmarkSourceState(
-            image=torch.cat([source.float().cpu(), torch.from_numpy(interior)[None, None]], 1),
+            image=torch.cat([source.float().cpu(), interior[None, None]], 1),
             keypoints=Keypoints(value_t, jacobian),
             variance=torch.from_numpy((sigma ** 2).astype(np.float32)),
-            mouth=_measure_mouth(image_np, kp_px),
+            mouth=mouth,
             heat_shift=torch.from_numpy(_lip_heat_shift(value)),
             landmarks=np.asarray(landmarks, np.float32),
         )
@@ -204,18 +203,8 @@ class LandmarkWarpRenderer:
         frames = warped[:, :3].contiguous()
         if self.config.paint_mouth:
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
-            paint_mouths(frames, warped[:, 3], px[:, LANDMARK_SET.group("lips_inner_upper")],
-                         px[:, LANDMARK_SET.group("lips_inner_lower")], state.mouth)
+            paint_mouths(frames, warped[:, 3], px, state.mouth)
         return frames.clamp_(0, 1)
-
-
-def _measure_mouth(image: np.ndarray, kp_px: np.ndarray) -> MouthAppearance:
-    face = kp_px[LANDMARK_SET.groups_of("cheeks", "nose", "forehead")]
-    xs = np.clip(np.round(face[:, 0]).astype(int), 0, image.shape[1] - 1)
-    ys = np.clip(np.round(face[:, 1]).astype(int), 0, image.shape[0] - 1)
-    luma = float(np.median(image[ys, xs] @ np.array(LUMA)))
-    return mouth_appearance(image, kp_px[LANDMARK_SET.outer_lip_polygon], kp_px[LANDMARK_SET.group("lips_inner_upper")],
-                            kp_px[LANDMARK_SET.group("lips_inner_lower")], luma)
 
 
 def _lip_heat_shift(value: np.ndarray) -> np.ndarray:
