@@ -1,7 +1,8 @@
 """Mouth stills of the offline backend: an open vowel, "ee", "oo" and "f" on three portraits, plus a GIF.
 
 Speaks one espeak-ng sentence (phone times from libespeak-ng itself), animates each portrait in ``full`` mode
-with a still head, and picks the frame in the middle of the longest "aa", "ee" (IY), "oo" (UW) and "f" phone.
+with a still head, and picks, inside the longest "aa", "ee" (IY), "oo" (UW) and "f" phone, the frame where the
+driven lips are parted widest.
 Per portrait it writes ``<out>/<prefix>_<portrait>.png``: a row of the lower face at 1x (the photo's own
 pixels) and a row of the mouth at 3x (nearest neighbour, so the pixels show), one column per sound. The same
 frames come out whatever code renders them, so running this on an older checkout (``--prefix before``) gives
@@ -45,15 +46,17 @@ def portraits() -> dict:
     }
 
 
-def pick_frames(phones, num_frames: int) -> dict:
-    """Sound -> frame index in the middle of its longest phone."""
+def pick_frames(phones, gap: np.ndarray) -> dict:
+    """Sound -> the frame of its longest phone where the driven lips are parted widest (``gap``: ``(T,)``)."""
     picks = {}
     for sound, labels in SOUNDS.items():
         matches = [p for p in phones if p.label in labels]
         if not matches:
             continue
         longest = max(matches, key=lambda p: p.end - p.start)
-        picks[sound] = min(int(round((longest.start + longest.end) / 2 * FPS)), num_frames - 1)
+        first = min(int(round(longest.start * FPS)), len(gap) - 1)
+        last = min(max(int(round(longest.end * FPS)), first + 1), len(gap))
+        picks[sound] = first + int(np.argmax(gap[first:last]))
     return picks
 
 
@@ -74,6 +77,7 @@ def main() -> int:
 
     from PIL import Image
 
+    from audio2kp.offline import LANDMARK_SET as KS
     from audio2kp.offline.espeak_phones import synthesize
     from talking_head.faces import find_face
     from talking_head.pipeline import TalkingHead
@@ -83,8 +87,10 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, photo in portraits().items():
-        frames = th.animate(photo, (samples, rate), pose_scale=0.0, watermark=False, fps=FPS).frames
-        picks = pick_frames(phones, len(frames))
+        video = th.animate(photo, (samples, rate), pose_scale=0.0, watermark=False, fps=FPS)
+        frames, value = video.frames, video.track.value
+        gap = (value[:, KS.lower_lip_centre[0], 1] - value[:, KS.upper_lip_centre[1], 1]).numpy()
+        picks = pick_frames(phones, gap)
         marks = find_face(photo).landmarks
         mouth = marks[[61, 291]]
         centre, width = mouth.mean(0) + np.array([0.0, 0.1]) * np.linalg.norm(mouth[1] - mouth[0]), np.linalg.norm(mouth[1] - mouth[0])

@@ -69,10 +69,14 @@ DEFAULT_TEETH = np.array([0.84, 0.8, 0.74], np.float32)
 CAVITY_HUE = np.array([0.58, 0.25, 0.2], np.float32)
 #: Cavity luminance as a share of the lips': near the lips and at the back of the mouth.
 CAVITY_FRONT_LUMA, CAVITY_BACK_LUMA = 0.32, 0.1
-#: Tongue: share of the lip colour on its lit top, and at the back.
-TONGUE_TOP, TONGUE_BACK = 0.7, 0.4
-#: The tongue's top lies this far above the jaw's lower-lip line, mouth widths, at mid-mouth.
-TONGUE_RISE = 0.09
+#: Tongue: brightness share of its lit top and of its back; its colour is the lips' raised to this power
+#: (darker and more saturated than the lips: a moist, shaded surface).
+TONGUE_TOP, TONGUE_BACK, TONGUE_GAMMA = 0.95, 0.55, 1.5
+#: The tongue's top lies this far above the jaw's lower-lip line, mouth widths, at mid-mouth (just over the
+#: lower teeth's edge: seen at wide openings only).
+TONGUE_RISE = 0.035
+#: The tongue is seen from this opening (mouth widths) and fully from the next (a wide "aa").
+TONGUE_SEEN = (0.12, 0.25)
 #: Shadow on the lips' inner edge: darkening at the edge and its reach, mouth widths.
 LIP_EDGE_SHADE, LIP_EDGE_REACH = 0.3, 0.025
 
@@ -400,9 +404,10 @@ def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppea
     colour = _cavity(t, t_up, t_low, np.clip(np.abs(s) / (mouth_w / 2), 0, 1), look)
     # Tongue on the floor of the mouth, carried by the jaw.
     tongue_top = photo_low + jaw_t - TONGUE_RISE * src_w * profile
-    a_tongue = _sigmoid((tu - tongue_top) / soft_src) * profile
+    seen = float(np.clip((gap / mouth_w - TONGUE_SEEN[0]) / (TONGUE_SEEN[1] - TONGUE_SEEN[0]), 0, 1))
+    a_tongue = _sigmoid((tu - tongue_top) / soft_src) * profile * seen
     depth = np.clip((tu - tongue_top) / (TONGUE_RISE * src_w), 0, 1)
-    tongue = look.lip[None, None] * (TONGUE_TOP + (TONGUE_BACK - TONGUE_TOP) * depth)[..., None]
+    tongue = look.lip[None, None] ** TONGUE_GAMMA * (TONGUE_TOP + (TONGUE_BACK - TONGUE_TOP) * depth)[..., None]
     colour = _over(colour, tongue, a_tongue)
     # Teeth.
     visible = 1 - (1 - ROUND_TEETH_VISIBLE) * rounded
