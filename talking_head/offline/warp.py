@@ -29,6 +29,8 @@ BACKGROUND_WEIGHT = 0.01
 #: How the photo is sampled: bicubic keeps its fine texture where the face moves by fractions of a pixel
 #: (bilinear averages neighbouring pixels there and loses a quarter of the Laplacian energy at half a pixel).
 SAMPLING = "bicubic"
+#: Offsets under this many pixels are set to exactly 0 (invisible motion; the photo is then copied, not resampled).
+STILL_PX = 0.05
 
 
 def sparse_to_dense(source: Keypoints, driving: Keypoints, variance: Tensor, flow_size: int,
@@ -66,6 +68,9 @@ def warp(image: Tensor, offset: Tensor) -> Tensor:
     batch, (height, width) = offset.shape[0], image.shape[-2:]
     if offset.shape[-2:] != (height, width):
         offset = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=True)
+    # Motion far below a pixel is no motion: sampled exactly there, the photo keeps every bit of its detail.
+    still = 2.0 * STILL_PX / (max(height, width) - 1)  # pixels -> normalised units
+    offset = offset.masked_fill(offset.abs() < still, 0.0)
     grid = make_coordinate_grid((height, width), image.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
     return F.grid_sample(image.expand(batch, -1, -1, -1), grid, mode=SAMPLING, padding_mode="border",
                          align_corners=True)
