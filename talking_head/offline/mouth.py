@@ -372,12 +372,20 @@ def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppea
     opening = _sigmoid((t - t_up) / soft) * _sigmoid((t_low - t) / soft) * inside_x
     opening *= np.clip((t_low - t_up) / (2 * soft), 0, 1)
     # Seal: the photo's open mouth carried outside the driving opening is lips closed over it.
+    carried_in = interior[y0:y1, x0:x1].numpy()  # the photo's mouth where the warp carried it
+    if gap > 0:
+        _paint_inside(roi, (xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap), carried_in, kp, look, (y0, y1, x0, x1))
     closing = float(np.clip((look.source_gap - gap) / (REVEAL_RAMP * look.width), 0, 1))
     if closing > 0:
-        seal = torch.from_numpy(interior[y0:y1, x0:x1].numpy() * (1 - opening) * closing)
+        seal = torch.from_numpy(carried_in * (1 - opening) * closing)
         roi.mul_(1 - seal).add_(seal * torch.from_numpy(look.lip * SEAL_SHADE)[:, None, None])
-    if gap <= 0:
-        return
+
+
+def _paint_inside(roi: Tensor, geometry, carried_in: np.ndarray, kp: np.ndarray, look: MouthAppearance, box) -> None:
+    """Paint the opening of one frame's ROI (``roi`` ``(3, h, w)``, in place); ``geometry`` from :func:`_paint_one`."""
+    xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap = geometry
+    y0, y1, x0, x1 = box
+    soft = look.softness
     # Skull and jaw: where each frame pixel lies in the photo if it moved with the head only / the jaw.
     head = _similarity(look.rigid, kp[RIGID_POINTS])
     back = _invert(head)
@@ -437,8 +445,9 @@ def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppea
     a_paint = opening * reveal * np.clip(1 - w_skull - w_jaw, 0, 1)
     out = roi.permute(1, 2, 0).numpy()  # (h, w, 3) view of the frame
     out += a_paint[..., None] * (colour + grain - out)
+    cover = np.maximum(opening, carried_in)  # the photo's own mouth is replaced wherever the warp put it
     for weight, sample in ((w_skull, skull), (w_jaw, carried)):
-        a = (opening * weight)[..., None]
+        a = (cover * weight)[..., None]
         shown = colour + visible * (sample[..., :3] - colour)  # rounded lips hide the photo's teeth too
         out += a * (shown - out)
     # The lips' inner edge: a shadow where they turn into the mouth.
