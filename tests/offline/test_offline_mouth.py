@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 
 from audio2kp.controls import AnimationControls
 from talking_head.offline.mouth_check import cavity_darker_half, open_frames, teeth_in_upper_half
