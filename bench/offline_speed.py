@@ -1,4 +1,4 @@
-"""Speed of the offline backend per stage, at 256x256 and 512x512 crops, plus stills to look at.
+"""Speed of the offline backend per stage, at 256, 512 and 1024 px face windows, plus stills to look at.
 
 Stages: audio analysis (PocketSphinx phones, librosa prosody, the whole driver), the renderer's one-off
 prepare (face mesh), and per frame: the sparse-to-dense motion field, the warp, the mouth painting, and
@@ -8,7 +8,10 @@ The machine is shared (2 cores, several jobs): the load average is printed besid
 Stills (closed, open and rounded mouth, a blink) of the example face saying the example clip go to
 bench/out/ and, small, to docs/stills/.
 
-    python bench/offline_speed.py [--sizes 256 512] [--no-stills]
+The window is the example face's crop resampled to each size (in full mode the renderer works on the
+photo's own face window, whatever its size; its cost follows the window's pixels).
+
+    python bench/offline_speed.py [--sizes 256 512 1024] [--no-stills]
 """
 
 from __future__ import annotations
@@ -89,8 +92,7 @@ def bench_size(size: int) -> dict:
     def paint_all():
         for m, w in zip(chunks, warped):
             px = normalized_to_pixels(m.value, size)
-            paint_mouths(w[:, :3].contiguous(), w[:, 3], px[:, KS.group("lips_inner_upper")],
-                         px[:, KS.group("lips_inner_lower")], state.mouth)
+            paint_mouths(w[:, :3].contiguous(), w[:, 3], px, state.mouth)
 
     _, t_paint = timed(paint_all)
     video, t_render = timed(lambda: renderer.render(state, motion))
@@ -142,7 +144,7 @@ def save_stills(result: dict, out_dir: Path, docs_dir: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--no-stills", action="store_true")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
     args = parser.parse_args()

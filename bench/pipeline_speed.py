@@ -83,7 +83,10 @@ def main() -> None:
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     times = video.times
     size = th.backend.renderer.image_size
-    print(f"backend={th.backend_name} device={args.device} crop={size}x{size} mode={args.mode} "
+    paster = video._job.paster  # full mode: the face window the renderer was handed (the photo's own pixels offline)
+    if paster is not None:
+        size = paster.transform.size
+    print(f"backend={th.backend_name} device={args.device} face window={size}x{size} mode={args.mode} "
           f"output={video.width}x{video.height} clip={video.duration:.1f}s frames={len(video)} "
           f"torch_threads={torch.get_num_threads()}")
     print(f"{'stage':<34}{'wall s':>9}{'share':>8}{'video s/wall s':>16}{'CPU s':>9}{'video s/CPU s':>15}")

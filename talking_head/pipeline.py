@@ -275,6 +275,8 @@ class TalkingHead:
         renderer = self.backend.renderer
         with times.measure("face"):
             transform, landmarks = self._locate(photo, name, face_index, whole_image)
+            if mode == "full":
+                transform = _native_window(transform, renderer)
         with times.measure("keypoints"), torch.inference_mode():
             source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None]  # (1, 3, S, S) uint8
             source = source.to(self.device, torch.float32) / MAX_PIXEL
@@ -337,6 +339,16 @@ def _window(photo: np.ndarray, transform: CropTransform, side: int, device: torc
     """The crop window resampled to ``side`` pixels (its real size in full mode): ``(1, 3, side, side)`` in [0, 1]."""
     window = dataclasses.replace(transform, size=side).crop(photo)  # (side, side, 3) uint8
     return torch.from_numpy(window).permute(2, 0, 1)[None].to(device, torch.float32) / MAX_PIXEL
+
+
+def _native_window(transform: CropTransform, renderer) -> CropTransform:
+    """In full mode, a renderer that can render any window size (``window_size(side) -> pixels``) is handed
+    the face window at the photo's own resolution (up to its limit), so the frames carry the photo's detail
+    and nothing is resampled on the way back; other renderers keep their fixed ``image_size``."""
+    sizer = getattr(renderer, "window_size", None)
+    if not callable(sizer):
+        return transform
+    return dataclasses.replace(transform, size=int(sizer(transform.side)))
 
 
 def _frame_count(voice: Audio, fps: float) -> int:

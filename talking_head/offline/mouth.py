@@ -1,10 +1,26 @@
-"""Mouth interior synthesis: what a warp cannot show when the lips part wider than in the photo.
+"""The mouth behind the lips: what a warp cannot show when the lips part, built like a mouth.
 
-Inside the driving frame's inner-lip contour the warp would stretch the lips (or whatever the photo had
-there) into a smear. Where the mouth is open wider than in the photo, that area is painted instead: a dark
-oral cavity (shaded deeper in the middle and at the sides), a hint of upper teeth hanging from the upper
-lip, a tongue rising from the lower lip, all with feathered edges. Everything is computed in the mouth's
-own frame (the line between the inner corners), so a tilted head opens a tilted mouth.
+A warp can only move the photo's pixels; where the lips part wider than in the photo it would stretch the
+lips into a smear, and the photo's own teeth would ride with whichever lip is nearer. Inside every driving
+frame's inner-lip contour this module paints instead, back to front:
+
+- the oral cavity, dark red-brown (hue from the photo's lips, exposure from its face), deeper at the back;
+- the tongue on the floor of the mouth, carried by the jaw, seen at wide openings;
+- the lower teeth, carried by the jaw (they drop with the chin);
+- the upper teeth, fixed to the skull: they keep their place under the upper lip whatever the jaw does,
+  follow the head's pose only, and reach down to a fixed edge (so a lower lip raised to them, as for
+  f/v, meets them; rounded lips hide them);
+- where the photo itself shows its mouth (a smile with teeth), those pixels are used instead of the
+  painted ones, under the same rule: the upper half of the photo's opening is fixed to the skull, the
+  lower half to the jaw;
+- a shadow on the lips' inner edge.
+
+Synthesized teeth take the photo's white balance and exposure (its own teeth if it shows them, else the
+whites of its eyes), with individual teeth, darker towards the corners and under the upper lip. Everything
+painted gets the photo's grain (a still noise field of the photo's noise level near the mouth) and edges as
+soft as the photo's own lip edge. Geometry is read from the keypoints alone (a motion track carries nothing
+else): opening from the inner lips, rounding and spreading from the mouth's width against the photo's
+(head scale removed), the skull from the rigid points (nose, forehead, eye corners), the jaw from the middle of the lower lip.
 """
 
 from __future__ import annotations
@@ -15,82 +31,259 @@ import numpy as np
 import torch
 from torch import Tensor
 
-#: Cavity colour as a share of the lip colour (dark red-brown).
-CAVITY_SHARE = 0.42
-#: Tongue colour as a share of the lip colour: in shadow, well darker than the lip, whose inner edge must
-#: stay the strongest edge at the bottom of the mouth (a brighter tongue was read by the face mesh as the
-#: lower lip, so wide openings measured smaller than rendered).
-TONGUE_SHARE = 0.45
-#: Teeth colour (RGB in [0, 1]) before the photo's brightness is applied.
-TEETH_RGB = (0.84, 0.80, 0.74)
-#: Teeth follow the photo's lighting: face luminance relative to a typical one, within this range.
-TYPICAL_FACE_LUMA, TEETH_BRIGHTNESS_RANGE = 0.55, (0.6, 1.15)
-#: Visible upper teeth: at most this share of the mouth width, and this share of the local gap.
-TEETH_MAX_HEIGHT, TEETH_GAP_SHARE = 0.085, 0.3
-#: Visible upper teeth across the mouth (about eight), and the darkening between two teeth.
-TEETH_ACROSS, TOOTH_GAP_DARKEN = 8, 0.18
-#: The tongue fills this share of the gap above the lower lip (low, for the same reason).
-TONGUE_GAP_SHARE = 0.12
-#: Edge softness in pixels at 256 px (scaled with the image size).
-FEATHER_PX_256 = 0.8
-#: Opening beyond the photo's (mouth widths) over which the painted interior fades in.
-REVEAL_RAMP = 0.05
+from audio2kp.offline.keypoint_set import LANDMARK_SET
+
+#: Rec. 601 luma weights.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+# --- teeth geometry, in mouth widths (corner to corner of the inner lips) -------------------------------
+#: The upper teeth's edge lies this far below the photo's inner upper lip at mid-mouth (about a lip
+#: thickness: relaxed lips cover the upper teeth, a lower lip raised by this much meets them).
+UPPER_TEETH_SHOW = 0.11
+#: The lower teeth's edge lies this far above the photo's inner lower lip, carried by the jaw.
+LOWER_TEETH_SHOW = 0.02
+#: Extra upper teeth shown at full spreading ("ee": the lips draw back from the teeth).
+SPREAD_SHOW = 0.04
+#: Boundaries between teeth from the midline outwards (the arch turns away, so they narrow).
+UPPER_TEETH_EDGES = (0.0, 0.15, 0.26, 0.35, 0.42, 0.48, 0.53)
+LOWER_TEETH_EDGES = (0.0, 0.07, 0.14, 0.21, 0.28, 0.35, 0.42, 0.49)
+#: Width of the dark line between two teeth, mouth widths (at least half a pixel).
+TOOTH_GAP_WIDTH = 0.004
+#: Darkening in the line between two teeth.
+TOOTH_GAP_DARKEN = 0.2
+#: Teeth darken towards the corners to this share, and under the upper lip by this much.
+TEETH_CORNER_SHADE, TEETH_LIP_SHADOW = 0.55, 0.35
+#: Reach of the upper lip's shadow on the teeth, mouth widths.
+LIP_SHADOW_REACH = 0.035
+#: The lower teeth stand in the upper's shadow: their brightness share.
+LOWER_TEETH_SHADE = 0.7
+#: Rounded lips hide the teeth: visibility at full rounding.
+ROUND_TEETH_VISIBLE = 0.1
+#: Teeth colour where only the whites of the eyes tell the photo's white balance (teeth are a little warmer).
+TEETH_PER_SCLERA = np.array([1.0, 0.97, 0.9], np.float32)
+#: Teeth colour when neither teeth nor eyes can be read: a light warm grey, lit like the face.
+DEFAULT_TEETH = np.array([0.84, 0.8, 0.74], np.float32)
+
+# --- cavity and tongue ----------------------------------------------------------------------------------
+#: Red-brown of the oral cavity (chromaticity; the photo's white balance is applied).
+CAVITY_HUE = np.array([0.58, 0.25, 0.2], np.float32)
+#: Cavity luminance as a share of the lips': near the lips and at the back of the mouth.
+CAVITY_FRONT_LUMA, CAVITY_BACK_LUMA = 0.32, 0.1
+#: Tongue: brightness share of its lit top and of its back; its colour is the lips' raised to this power
+#: (darker and more saturated than the lips: a moist, shaded surface).
+TONGUE_TOP, TONGUE_BACK, TONGUE_GAMMA = 0.95, 0.55, 1.5
+#: The tongue's top lies this far above the jaw's lower-lip line, mouth widths, at mid-mouth (just over the
+#: lower teeth's edge: seen at wide openings only).
+TONGUE_RISE = 0.035
+#: The tongue is seen from this opening (mouth widths) and fully from the next (a wide "aa").
+TONGUE_SEEN = (0.12, 0.25)
+#: Shadow on the lips' inner edge: darkening at the edge and its reach, mouth widths.
+LIP_EDGE_SHADE, LIP_EDGE_REACH = 0.3, 0.025
+
+# --- how the photo is read -------------------------------------------------------------------------------
+#: The photo's opening counts as showing its mouth when it is at least this many pixels tall.
+MIN_PHOTO_GAP_PX = 2.0
+#: Share of the brightest pixels of the photo's opening (teeth) or of the eyes (sclera) read for the colour.
+BRIGHT_SHARE = 0.3
+#: A photo is treated as grey (no colour cast painted) below this chroma (channel spread over luma).
+GREY_CHROMA = 0.02
+#: Limits of the edge softness (Gaussian sigma, pixels) read from the photo's lips.
+MIN_SOFTNESS_PX, MAX_SOFTNESS_PX = 0.5, 3.0
+#: Rows of the photo's opening brighter than this share of its teeth are teeth; read over this span of the
+#: mouth around its middle (mouth widths either side).
+SPLIT_BRIGHTNESS, SPLIT_SPAN = 0.6, 0.15
 #: Lip colour is sampled this far from the outer contour towards the mouth centre.
 LIP_BODY_SHARE = 0.25
 #: Lips closed over the photo's open mouth are painted in the lip colour times this (the shadow between them).
 SEAL_SHADE = 0.8
+#: Opening beyond the photo's (mouth widths) over which the painted interior fades in.
+REVEAL_RAMP = 0.03
 #: Pixels of margin around the mouth box.
 ROI_MARGIN_PX = 3
+#: Mouth-corner travel the driver gives for full spreading / rounding, as a share of the mouth width
+#: (read back from the geometry: the mouth's width against the photo's, head scale removed).
+FULL_SPREAD, FULL_ROUND = 0.12, 0.22
+#: Seed of the still grain field.
+GRAIN_SEED = 12
 
 
 @dataclass
 class MouthAppearance:
-    """Colours and size of the photo's mouth (prepared once per clip).
+    """The photo's mouth, measured once per clip.
 
     Attributes:
-        lip: ``(3,)`` RGB in [0, 1], median lip colour.
-        teeth: ``(3,)`` RGB in [0, 1].
-        source_gap: inner-lip gap at the centre in the photo, pixels.
-        width: mouth width (corner to corner) in the photo, pixels.
+        photo: ``(H, W, 4)`` float32: the window's RGB in [0, 1] and its mouth-interior mask.
+        lip, teeth, cavity_front, cavity_back: ``(3,)`` RGB in [0, 1].
+        grey: the photo has no colour (painted colours are made grey too).
+        source_gap: inner-lip gap at mid-mouth in the photo, pixels.
+        teeth_split: share of the photo's opening, from the top, that shows upper teeth (fixed to the skull;
+            the rest, lower teeth or cavity, moves with the jaw).
+        width: inner-corner distance in the photo, pixels.
+        softness: Gaussian sigma (pixels) of the photo's lip edge; painted edges are this soft.
+        grain: ``(H, W)`` float32, a still noise field at the photo's noise level near the mouth.
+        upper, lower: ``(n, 2)`` / ``(m, 2)`` the photo's inner lips, pixels.
+        rigid: ``(R, 2)`` the photo's rigid keypoints (nose, forehead, eye corners), pixels.
+        jaw: ``(J, 2)`` the photo's mid inner lower lip (carried by the jaw), pixels.
     """
 
+    photo: np.ndarray
     lip: np.ndarray
     teeth: np.ndarray
+    cavity_front: np.ndarray
+    cavity_back: np.ndarray
+    grey: bool
     source_gap: float
+    teeth_split: float
     width: float
+    softness: float
+    grain: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    rigid: np.ndarray
+    jaw: np.ndarray
 
 
-def mouth_appearance(image: np.ndarray, outer: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray,
-                     face_luma: float) -> MouthAppearance:
-    """Measure the photo's mouth.
-
-    Args:
-        image: ``(H, W, 3)`` float32 RGB in [0, 1].
-        outer: ``(P, 2)`` outer lip contour, pixels (x, y).
-        inner_upper: ``(n, 2)`` inner upper lip from corner to corner, pixels.
-        inner_lower: ``(m, 2)`` inner lower lip between the corners, pixels.
-        face_luma: median luminance of the face in [0, 1] (teeth are lit like the face).
-    """
-    centre = np.concatenate([inner_upper, inner_lower]).mean(0)
-    samples = outer + LIP_BODY_SHARE * (centre - outer)  # (P, 2) inside the lip, off its outer edge
-    xs = np.clip(np.round(samples[:, 0]).astype(int), 0, image.shape[1] - 1)
-    ys = np.clip(np.round(samples[:, 1]).astype(int), 0, image.shape[0] - 1)
-    lip = np.median(image[ys, xs], axis=0)
-    brightness = np.clip(face_luma / TYPICAL_FACE_LUMA, *TEETH_BRIGHTNESS_RANGE)
-    teeth = np.clip(np.array(TEETH_RGB) * brightness, 0, 1)
-    width = float(np.linalg.norm(inner_upper[-1] - inner_upper[0]))
-    gap = centre_gap(np.asarray(inner_upper, np.float64), np.asarray(inner_lower, np.float64))
-    return MouthAppearance(lip.astype(np.float32), teeth.astype(np.float32), gap, max(width, 1.0))
+#: Keypoints that move with the skull only (the head pose), and those carried by the jaw.
+RIGID_POINTS = LANDMARK_SET.groups_of("nose", "forehead", "eye_right_corners", "eye_left_corners")
+#: The middle of the inner lower lip: the lower lip rests on the lower teeth, so it tells where the jaw went.
+JAW_POINTS = LANDMARK_SET.group("lips_inner_lower")[3:-3]
+INNER_UPPER = LANDMARK_SET.group("lips_inner_upper")
+INNER_LOWER = LANDMARK_SET.group("lips_inner_lower")
+EYE_LIDS = (("eyelid_right_upper", "eyelid_right_lower"), ("eyelid_left_upper", "eyelid_left_lower"))
 
 
 def interior_mask(size: int, inner_polygon: np.ndarray, feather: float) -> np.ndarray:
     """``(size, size)`` float32 in [0, 1]: inside the photo's inner-lip contour (``(P, 2)`` pixels), feathered."""
+    return _polygon_mask((size, size), inner_polygon, feather)
+
+
+def _polygon_mask(shape, polygon: np.ndarray, feather: float) -> np.ndarray:
     import cv2
 
     subpixel = 4  # cv2 fixed-point bits: polygon vertices at 1/16 pixel
-    mask = np.zeros((size, size), np.float32)
-    cv2.fillPoly(mask, [np.round(inner_polygon * (1 << subpixel)).astype(np.int32)], 1.0, cv2.LINE_AA, subpixel)
+    mask = np.zeros(shape, np.float32)
+    cv2.fillPoly(mask, [np.round(polygon * (1 << subpixel)).astype(np.int32)], 1.0, cv2.LINE_AA, subpixel)
     return cv2.GaussianBlur(mask, (0, 0), feather) if feather > 0 else mask
+
+
+def measure_mouth(image: np.ndarray, kp_px: np.ndarray) -> MouthAppearance:
+    """Measure the photo's mouth.
+
+    Args:
+        image: ``(S, S, 3)`` float32 RGB in [0, 1], the face window.
+        kp_px: ``(K, 2)`` the photo's keypoints (``LANDMARK_SET`` order), pixels (x, y).
+    """
+    upper, lower = kp_px[INNER_UPPER].astype(np.float64), kp_px[INNER_LOWER].astype(np.float64)
+    mid, ex, ey, width = _mouth_frame(upper)
+    softness = _edge_softness(image, kp_px[LANDMARK_SET.outer_lip_polygon])
+    inside = _polygon_mask(image.shape[:2], kp_px[LANDMARK_SET.inner_lip_polygon], softness)
+    centre = np.concatenate([upper, lower]).mean(0)
+    outer = kp_px[LANDMARK_SET.outer_lip_polygon]
+    lip = np.median(_sample_points(image, outer + LIP_BODY_SHARE * (centre - outer)), axis=0)
+    gap = centre_gap(upper, lower)
+    face = _sample_points(image, kp_px[LANDMARK_SET.groups_of("cheeks", "nose", "forehead")])
+    face_luma = float(np.median(face @ LUMA))
+    teeth = _teeth_colour(image, inside, gap, kp_px, face_luma)
+    grey = float(np.abs(face - face.mean(1, keepdims=True)).mean() / max(face.mean(), 1e-3)) < GREY_CHROMA
+    balance = teeth / max(float(teeth @ LUMA), 1e-3)  # the photo's white: colour cast of a white object
+    lip_luma = float(lip @ LUMA)
+    hue = CAVITY_HUE * balance
+    hue = hue / max(float(hue @ LUMA), 1e-3)
+    if grey:
+        hue = np.ones(3, np.float32)
+    return MouthAppearance(
+        photo=np.concatenate([image, inside[..., None]], axis=2).astype(np.float32),
+        lip=lip.astype(np.float32), teeth=teeth.astype(np.float32),
+        cavity_front=np.clip(hue * CAVITY_FRONT_LUMA * lip_luma, 0, 1).astype(np.float32),
+        cavity_back=np.clip(hue * CAVITY_BACK_LUMA * lip_luma, 0, 1).astype(np.float32),
+        grey=grey, source_gap=gap, teeth_split=_teeth_split(image, upper, lower, teeth, gap), width=width,
+        softness=softness,
+        grain=_grain(image, kp_px), upper=upper, lower=lower,
+        rigid=kp_px[RIGID_POINTS].astype(np.float64), jaw=kp_px[JAW_POINTS].astype(np.float64),
+    )
+
+
+def _sample_points(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    xs = np.clip(np.round(points[:, 0]).astype(int), 0, image.shape[1] - 1)
+    ys = np.clip(np.round(points[:, 1]).astype(int), 0, image.shape[0] - 1)
+    return image[ys, xs]
+
+
+def _brightest(pixels: np.ndarray) -> np.ndarray:
+    """Median colour of the brightest :data:`BRIGHT_SHARE` of ``(N, 3)`` pixels."""
+    luma = pixels @ LUMA
+    keep = luma >= np.quantile(luma, 1 - BRIGHT_SHARE)
+    return np.median(pixels[keep], axis=0)
+
+
+def _teeth_colour(image: np.ndarray, inside: np.ndarray, gap: float, kp_px: np.ndarray, face_luma: float) -> np.ndarray:
+    """The photo's own teeth if its mouth is open, else the whites of its eyes warmed, else a default."""
+    if gap >= MIN_PHOTO_GAP_PX and (inside > 0.9).sum() >= 4 * MIN_PHOTO_GAP_PX ** 2:
+        return _brightest(image[inside > 0.9])
+    lids = []
+    for upper, lower in EYE_LIDS:
+        poly = np.concatenate([kp_px[LANDMARK_SET.group(upper)], kp_px[LANDMARK_SET.group(lower)][::-1]])
+        lids.append(_polygon_mask(image.shape[:2], poly, 0.0) > 0.5)
+    eyes = np.logical_or(*lids)
+    if eyes.sum() >= 8:
+        return np.clip(_brightest(image[eyes]) * TEETH_PER_SCLERA, 0, 1)
+    return np.clip(DEFAULT_TEETH * face_luma / 0.55, 0, 1)
+
+
+def _teeth_split(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: np.ndarray, gap: float) -> float:
+    """Share of the photo's opening (from the upper lip down, mid-mouth) covered by bright rows: its upper teeth."""
+    if gap < MIN_PHOTO_GAP_PX:
+        return 1.0
+    mid, ex, ey, width = _mouth_frame(upper)
+    up_s, up_t = _local(upper, mid, ex, ey)
+    low_s, low_t = _local(np.concatenate([upper[[0, -1]], lower]), mid, ex, ey)
+    across = np.linspace(-SPLIT_SPAN, SPLIT_SPAN, 9) * width  # (A,) positions along the mouth
+    top, bottom = np.interp(across, *_ordered(up_s, up_t)), np.interp(across, *_ordered(low_s, low_t))
+    shares = np.linspace(0.0, 1.0, 17)  # (R,) rows from the upper to the lower lip
+    t = top[None] + shares[:, None] * (bottom - top)[None]  # (R, A)
+    points = mid + across[None, :, None] * ex + t[..., None] * ey  # (R, A, 2)
+    luma = np.median(_sample_points(image, points.reshape(-1, 2)).reshape(len(shares), len(across), 3) @ LUMA, axis=1)
+    bright = luma > SPLIT_BRIGHTNESS * float(teeth @ LUMA)
+    dark = np.flatnonzero(~bright[1:]) + 1  # the first dark row below the top one
+    return float(shares[dark[0]]) if len(dark) else 1.0
+
+
+def _edge_softness(image: np.ndarray, outer: np.ndarray) -> float:
+    """Gaussian sigma (pixels) of the photo's outer lip edge: contrast over the steepest slope across it."""
+    import cv2
+
+    luma = np.ascontiguousarray(image @ LUMA)
+    centre = outer.mean(0)
+    normals = outer - centre
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-6)
+    steps = np.arange(-6, 6.01, 0.5, dtype=np.float32)  # (N,) pixels along the normal
+    xs = (outer[:, None, 0] + normals[:, None, 0] * steps).astype(np.float32)
+    ys = (outer[:, None, 1] + normals[:, None, 1] * steps).astype(np.float32)
+    profiles = cv2.remap(luma, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # (P, N)
+    slope = np.abs(np.diff(profiles, axis=1)).max(1) / 0.5
+    contrast = profiles.max(1) - profiles.min(1)
+    good = contrast > 0.04
+    if not good.any():
+        return MIN_SOFTNESS_PX
+    sigma = np.median(contrast[good] / (slope[good] * np.sqrt(2 * np.pi)))
+    return float(np.clip(sigma, MIN_SOFTNESS_PX, MAX_SOFTNESS_PX))
+
+
+def _grain(image: np.ndarray, kp_px: np.ndarray) -> np.ndarray:
+    """A still ``(S, S)`` noise field at the noise level of the skin around the mouth (Immerkaer's estimator)."""
+    import cv2
+
+    pts = kp_px[LANDMARK_SET.groups_of("chin", "lips_outer_upper", "lips_outer_lower", "cheeks")]
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 1, image.shape[1::-1])
+    patch = np.ascontiguousarray(image[y0:y1, x0:x1] @ LUMA).astype(np.float64)
+    sigma = 0.0
+    if patch.shape[0] > 4 and patch.shape[1] > 4:
+        kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float64)
+        response = cv2.filter2D(patch, -1, kernel)[1:-1, 1:-1]
+        sigma = float(np.sqrt(np.pi / 2) * np.abs(response).mean() / 6)
+    rng = np.random.default_rng(GRAIN_SEED)
+    return (rng.standard_normal(image.shape[:2]) * sigma).astype(np.float32)
 
 
 def _mouth_frame(upper: np.ndarray):
@@ -115,59 +308,175 @@ def centre_gap(upper: np.ndarray, lower: np.ndarray) -> float:
     return float(np.interp(0.0, *_ordered(low_s, low_t)) - np.interp(0.0, *_ordered(up_s, up_t)))
 
 
-def paint_mouths(frames: Tensor, interior: Tensor, inner_upper: Tensor, inner_lower: Tensor,
-                 look: MouthAppearance) -> Tensor:
-    """Paint the interior of every frame's open mouth, and seal lips closed over the photo's open mouth, in place.
+def paint_mouths(frames: Tensor, interior: Tensor, keypoints: Tensor, look: MouthAppearance) -> Tensor:
+    """Paint the mouth inside every frame's inner lips, and seal lips closed over the photo's open mouth, in place.
 
     Args:
-        frames: ``(B, 3, H, W)`` in [0, 1].
+        frames: ``(B, 3, H, W)`` in [0, 1], the warped photo.
         interior: ``(B, H, W)`` in [0, 1]: the photo's own mouth interior, warped like the frame. Where it
             lands outside the frame's inner-lip contour the lips have closed over it: it is painted lip.
-        inner_upper: ``(B, n, 2)`` driving inner upper lip, corner to corner, pixels (x, y).
-        inner_lower: ``(B, m, 2)`` driving inner lower lip between the corners, pixels.
+        keypoints: ``(B, K, 2)`` driving keypoints (``LANDMARK_SET`` order), pixels (x, y).
         look: the photo's mouth.
 
     Returns:
         ``frames``.
     """
-    height, width = frames.shape[-2:]
-    feather = FEATHER_PX_256 * width / 256
     for b in range(frames.shape[0]):
-        _paint_one(frames[b], interior[b], inner_upper[b].double().numpy(), inner_lower[b].double().numpy(), look,
-                   feather, (height, width))
+        _paint_one(frames[b], interior[b], keypoints[b].double().numpy(), look)
     return frames
 
 
-def _paint_one(frame: Tensor, interior: Tensor, upper: np.ndarray, lower: np.ndarray, look: MouthAppearance,
-               feather: float, size) -> None:
-    mid, ex, ey, mouth_width = _mouth_frame(upper)
-    up_s, up_t = _local(upper, mid, ex, ey)
-    low_s, low_t = _local(np.concatenate([upper[[0, -1]], lower]), mid, ex, ey)
-    gap_centre = centre_gap(upper, lower)
-    reveal = np.clip((gap_centre - look.source_gap) / (REVEAL_RAMP * look.width), 0.0, 1.0)
-    if reveal <= 0 and gap_centre >= look.source_gap:
-        return
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``(2, 3)`` least-squares similarity taking ``src`` points (``(N, 2)``) to ``dst`` (Umeyama)."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    cov = b.T @ a / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    fix = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
+    rot = u @ fix @ vt
+    scale = float(np.trace(np.diag(d) @ fix) / max((a * a).sum() / len(src), 1e-12))
+    mat = scale * rot
+    return np.concatenate([mat, (mu_d - mat @ mu_s)[:, None]], 1)
+
+
+def _invert(affine: np.ndarray) -> np.ndarray:
+    inv = np.linalg.inv(affine[:, :2])
+    return np.concatenate([inv, (-inv @ affine[:, 2])[:, None]], 1)
+
+
+def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppearance) -> None:
+    upper, lower = kp[INNER_UPPER], kp[INNER_LOWER]
+    gap = centre_gap(upper, lower)
+    if gap <= 0 and look.source_gap < MIN_PHOTO_GAP_PX:
+        return  # lips shut, and nothing of the photo's mouth to seal over
+    height, width = frame.shape[-2:]
+    margin = ROI_MARGIN_PX + max(look.source_gap, 0.0) + 3 * look.softness
     pts = np.concatenate([upper, lower])
-    margin = ROI_MARGIN_PX + max(look.source_gap, 0.0)
     x0, y0 = np.floor(pts.min(0) - margin).astype(int)
     x1, y1 = np.ceil(pts.max(0) + margin).astype(int) + 1
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, size[1]), min(y1, size[0])
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
     if x1 <= x0 or y1 <= y0:
         return
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    roi = frame[:, y0:y1, x0:x1]
+    soft = look.softness
+    # The driving opening, in the driving mouth's frame.
+    mid, ex, ey, mouth_w = _mouth_frame(upper)
     s = (xx - mid[0]) * ex[0] + (yy - mid[1]) * ex[1]
     t = (xx - mid[0]) * ey[0] + (yy - mid[1]) * ey[1]
-    t_up = np.interp(s, *_ordered(up_s, up_t))
-    t_low = np.interp(s, *_ordered(low_s, low_t))
-    half = mouth_width / 2
-    colour, alpha = _interior(s, t, t_up, t_low, half, look, feather)
-    roi = frame[:, y0:y1, x0:x1]
-    closing = float(np.clip((look.source_gap - gap_centre) / (REVEAL_RAMP * look.width), 0.0, 1.0))
-    seal = interior[y0:y1, x0:x1] * torch.from_numpy(1 - alpha).to(roi.dtype) * closing  # (h, w)
-    lip = torch.from_numpy(look.lip * SEAL_SHADE).to(roi.dtype)[:, None, None]
-    roi.mul_(1 - seal).add_(seal * lip)
-    a = torch.from_numpy(alpha * reveal).to(roi.dtype)[None]  # (1, h, w)
-    roi.mul_(1 - a).add_(a * torch.from_numpy(colour).to(roi.dtype).permute(2, 0, 1))
+    up_s, up_t = _local(upper, mid, ex, ey)
+    low_s, low_t = _local(np.concatenate([upper[[0, -1]], lower]), mid, ex, ey)
+    t_up = np.interp(s, *_ordered(up_s, up_t)).astype(np.float32)
+    t_low = np.interp(s, *_ordered(low_s, low_t)).astype(np.float32)
+    inside_x = np.abs(s) < mouth_w / 2
+    opening = _sigmoid((t - t_up) / soft) * _sigmoid((t_low - t) / soft) * inside_x
+    opening *= np.clip((t_low - t_up) / (2 * soft), 0, 1)
+    # Seal: the photo's open mouth carried outside the driving opening is lips closed over it.
+    carried_in = interior[y0:y1, x0:x1].numpy()  # the photo's mouth where the warp carried it
+    if gap > 0:
+        _paint_inside(roi, (xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap), carried_in, kp, look, (y0, y1, x0, x1))
+    closing = float(np.clip((look.source_gap - gap) / (REVEAL_RAMP * look.width), 0, 1))
+    if closing > 0:
+        seal = torch.from_numpy(carried_in * (1 - opening) * closing)
+        roi.mul_(1 - seal).add_(seal * torch.from_numpy(look.lip * SEAL_SHADE)[:, None, None])
+
+
+def _paint_inside(roi: Tensor, geometry, carried_in: np.ndarray, kp: np.ndarray, look: MouthAppearance, box) -> None:
+    """Paint the opening of one frame's ROI (``roi`` ``(3, h, w)``, in place); ``geometry`` from :func:`_paint_one`."""
+    xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap = geometry
+    y0, y1, x0, x1 = box
+    soft = look.softness
+    # Skull and jaw: where each frame pixel lies in the photo if it moved with the head only / the jaw.
+    head = _similarity(look.rigid, kp[RIGID_POINTS])
+    back = _invert(head)
+    scale = float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+    jaw = (kp[JAW_POINTS] @ back[:, :2].T + back[:, 2]).mean(0) - look.jaw.mean(0)  # photo pixels
+    ux = (back[0, 0] * xx + back[0, 1] * yy + back[0, 2]).astype(np.float32)
+    uy = (back[1, 0] * xx + back[1, 1] * yy + back[1, 2]).astype(np.float32)
+    src_mid, sx, sy, src_w = _mouth_frame(look.upper)
+    su = (ux - src_mid[0]) * sx[0] + (uy - src_mid[1]) * sx[1]  # skull-fixed mouth coordinates
+    tu = (ux - src_mid[0]) * sy[0] + (uy - src_mid[1]) * sy[1]
+    jaw_t = float(jaw @ sy)
+    sup_s, sup_t = _local(look.upper, src_mid, sx, sy)
+    slow_s, slow_t = _local(np.concatenate([look.upper[[0, -1]], look.lower]), src_mid, sx, sy)
+    photo_up = np.interp(su, *_ordered(sup_s, sup_t)).astype(np.float32)
+    photo_low = np.interp(su, *_ordered(slow_s, slow_t)).astype(np.float32)
+    # Lip shape from the width against the photo's (head scale removed).
+    ratio = mouth_w / (scale * look.width)
+    spread = float(np.clip((ratio - 1) / FULL_SPREAD, 0, 1))
+    rounded = float(np.clip((1 - ratio) / FULL_ROUND, 0, 1))
+    half = src_w / 2
+    across = np.clip(np.abs(su) / half, 0, 1)
+    profile = np.sqrt(1 - across ** 2)  # 1 mid-mouth, 0 at the corners
+    soft_src = soft / max(scale, 1e-3)
+    colour = _cavity(t, t_up, t_low, np.clip(np.abs(s) / (mouth_w / 2), 0, 1), look)
+    # Tongue on the floor of the mouth, carried by the jaw.
+    tongue_top = photo_low + jaw_t - TONGUE_RISE * src_w * profile
+    seen = float(np.clip((gap / mouth_w - TONGUE_SEEN[0]) / (TONGUE_SEEN[1] - TONGUE_SEEN[0]), 0, 1))
+    a_tongue = _sigmoid((tu - tongue_top) / soft_src) * profile * seen
+    depth = np.clip((tu - tongue_top) / (TONGUE_RISE * src_w), 0, 1)
+    tongue = look.lip[None, None] ** TONGUE_GAMMA * (TONGUE_TOP + (TONGUE_BACK - TONGUE_TOP) * depth)[..., None]
+    colour = _over(colour, tongue, a_tongue)
+    # Teeth.
+    visible = 1 - (1 - ROUND_TEETH_VISIBLE) * rounded
+    low_edge = photo_low + jaw_t - LOWER_TEETH_SHOW * src_w * profile
+    a_low = _sigmoid((tu - low_edge) / soft_src) * visible
+    low_teeth = _teeth(su, tu - low_edge, src_w, LOWER_TEETH_EDGES, look.teeth * LOWER_TEETH_SHADE, profile, soft_src)
+    colour = _over(colour, low_teeth, a_low)
+    up_edge = photo_up + (UPPER_TEETH_SHOW + SPREAD_SHOW * spread) * src_w * profile
+    a_up = _sigmoid((up_edge - tu) / soft_src) * visible
+    up_teeth = _teeth(su, up_edge - tu, src_w, UPPER_TEETH_EDGES, look.teeth, profile, soft_src)
+    shadow = 1 - TEETH_LIP_SHADOW * np.exp(-np.clip(t - t_up, 0, None) / (LIP_SHADOW_REACH * mouth_w))
+    colour = _over(colour, up_teeth * shadow[..., None], a_up)
+    if look.grey:
+        colour = np.repeat((colour @ LUMA)[..., None], 3, axis=2)
+    # The photo's own mouth where it has one: upper half with the skull, lower half with the jaw.
+    import cv2
+
+    photo_mid = photo_up + look.teeth_split * (photo_low - photo_up)
+    skull = cv2.remap(look.photo, ux, uy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 4)
+    jx, jy = (ux - jaw[0]).astype(np.float32), (uy - jaw[1]).astype(np.float32)
+    carried = cv2.remap(look.photo, jx, jy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    w_skull = np.clip(skull[..., 3], 0, 1) * _sigmoid((photo_mid - tu) / soft_src)
+    w_jaw = np.clip(carried[..., 3], 0, 1) * _sigmoid((tu - jaw_t - photo_mid) / soft_src)
+    # Painted where the lips open beyond the photo's opening; the photo's mouth wherever it has one.
+    reveal = float(np.clip((gap - look.source_gap) / (REVEAL_RAMP * look.width), 0, 1))
+    grain = look.grain[y0:y1, x0:x1, None]
+    a_paint = opening * reveal * np.clip(1 - w_skull - w_jaw, 0, 1)
+    out = roi.permute(1, 2, 0).numpy()  # (h, w, 3) view of the frame
+    out += a_paint[..., None] * (colour + grain - out)
+    cover = np.maximum(opening, carried_in)  # the photo's own mouth is replaced wherever the warp put it
+    for weight, sample in ((w_skull, skull), (w_jaw, carried)):
+        a = (cover * weight)[..., None]
+        shown = colour + visible * (sample[..., :3] - colour)  # rounded lips hide the photo's teeth too
+        out += a * (shown - out)
+    # The lips' inner edge: a shadow where they turn into the mouth.
+    outside = np.minimum(t_up - t, t - t_low)  # > 0 on the lips, distance from the opening
+    edge = LIP_EDGE_SHADE * reveal * np.exp(-np.clip(outside, 0, None) / (LIP_EDGE_REACH * mouth_w)) * (outside > 0) * inside_x
+    out *= (1 - edge)[..., None]
+
+
+def _cavity(t, t_up, t_low, across, look: MouthAppearance) -> np.ndarray:
+    """``(h, w, 3)``: the oral cavity, lighter near the lips, darkest at the back (mid-opening, mid-mouth)."""
+    depth = np.clip((t - t_up) / np.maximum(t_low - t_up, 1e-3), 0, 1)
+    back = (1 - (2 * depth - 1) ** 2) * np.sqrt(1 - across ** 2)
+    return look.cavity_front[None, None] + (look.cavity_back - look.cavity_front)[None, None] * back[..., None]
+
+
+def _teeth(s, below_edge, src_w: float, edges, colour: np.ndarray, profile, soft: float) -> np.ndarray:
+    """``(h, w, 3)`` teeth: ``below_edge`` is the distance (photo pixels) from the biting edge into the tooth."""
+    pos = np.abs(s) / src_w  # mouth widths from the midline
+    gap_w = max(TOOTH_GAP_WIDTH, soft / src_w)
+    nearest = np.min(np.abs(pos[..., None] - np.asarray(edges, np.float32)), axis=-1)
+    between = np.exp(-0.5 * (nearest / gap_w) ** 2)
+    near_edge = np.exp(-np.clip(below_edge, 0, None) / (0.02 * src_w))  # the biting edge is a shade darker
+    shade = (TEETH_CORNER_SHADE + (1 - TEETH_CORNER_SHADE) * profile) * (1 - TOOTH_GAP_DARKEN * between) \
+        * (1 - 0.15 * near_edge)
+    return colour[None, None] * shade[..., None]
+
+
+def _over(below: np.ndarray, above: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return below + alpha[..., None] * (above - below)
 
 
 def _local(points: np.ndarray, mid: np.ndarray, ex: np.ndarray, ey: np.ndarray):
@@ -181,29 +490,4 @@ def _ordered(s: np.ndarray, t: np.ndarray):
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * x))
-
-
-def _interior(s, t, t_up, t_low, half, look: MouthAppearance, feather: float):
-    """``(h, w, 3)`` colour and ``(h, w)`` alpha of the painted interior on the ROI grid."""
-    gap = np.clip(t_low - t_up, 0, None)
-    across = np.clip(np.abs(s) / max(half, 1e-6), 0, 1)
-    profile = np.sqrt(1 - across ** 2)  # 1 mid-mouth, 0 at the corners
-    alpha = _sigmoid((t - t_up) / feather) * _sigmoid((t_low - t) / feather) * (across < 1)
-    alpha *= np.clip(gap / (2 * feather), 0, 1)
-    depth = np.clip((t - t_up) / np.maximum(gap, 1e-6), 0, 1)
-    shade = (0.4 + 0.6 * np.abs(2 * depth - 1) ** 2) * (0.55 + 0.45 * profile)  # darkest deep inside
-    colour = CAVITY_SHARE * look.lip[None, None] * shade[..., None]
-    tongue_top = t_low - TONGUE_GAP_SHARE * gap * profile
-    a_tongue = _sigmoid((t - tongue_top) / (2 * feather)) * 0.8 * profile
-    tongue = TONGUE_SHARE * look.lip[None, None] * (0.7 + 0.3 * profile[..., None])
-    colour = colour * (1 - a_tongue[..., None]) + tongue * a_tongue[..., None]
-    teeth_h = np.minimum(TEETH_MAX_HEIGHT * 2 * half, TEETH_GAP_SHARE * gap) * np.sqrt(profile)
-    a_teeth = _sigmoid((t_up + teeth_h - t) / feather) * np.clip(teeth_h / (2 * feather), 0, 1)
-    down = np.clip((t - t_up) / np.maximum(teeth_h, 1e-6), 0, 1)  # 0 at the lip, 1 at the biting edge
-    tooth = 2 * half / TEETH_ACROSS
-    between = np.exp(-0.5 * ((np.mod(s + tooth / 2, tooth) - tooth / 2) / (0.08 * tooth)) ** 2)
-    teeth_shade = (0.65 + 0.35 * profile) * (1 - 0.2 * down) * (1 - TOOTH_GAP_DARKEN * between)
-    teeth = look.teeth[None, None] * teeth_shade[..., None]
-    colour = colour * (1 - a_teeth[..., None]) + teeth * a_teeth[..., None]
-    return colour.astype(np.float32), alpha.astype(np.float32)
+    return (0.5 * (1 + np.tanh(0.5 * x))).astype(np.float32)

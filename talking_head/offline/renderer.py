@@ -4,7 +4,7 @@ Implements :class:`fomm_core.renderer.Renderer` for the ``"landmarks"`` keypoint
 the 478 landmarks (:mod:`talking_head.faces`), keeps the :data:`audio2kp.offline.LANDMARK_SET` subset as
 source keypoints in [-1, 1] with Jacobians from the local landmark geometry, gives each keypoint a heatmap
 width from its landmark spacing, and measures the mouth. ``render`` turns driving keypoints into one
-backward warp (:mod:`.warp`) and paints the mouth interior where it opens wider than in the photo
+backward warp (:mod:`.warp`) and builds the mouth behind the parted lips
 (:mod:`.mouth`). No learned weights; works at whatever square resolution the source crop has.
 """
 
@@ -22,8 +22,8 @@ from audio2kp.offline.keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark
 from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
 
-from .mouth import FEATHER_PX_256, MouthAppearance, interior_mask, mouth_appearance, paint_mouths
-from .warp import BACKGROUND_WEIGHT, Seam, sparse_to_dense_tiled, warp
+from .mouth import MouthAppearance, measure_mouth, paint_mouths
+from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, sparse_to_dense_tiled, warp
 
 #: Heatmap std of a keypoint = this times the mean distance to its nearest neighbours.
 SIGMA_PER_SPACING = 1.0
@@ -35,14 +35,15 @@ MIN_SIGMA, MAX_SIGMA = 0.012, 0.06
 LIP_HEAT_SHIFT = 0.45
 #: Inner-lip heatmaps are narrower by this factor (a sharp split where the lips meet).
 INNER_LIP_SIGMA_FACTOR = 0.6
-#: ... but never narrower than this many pixels (a heatmap must cover a flow-grid cell).
-MIN_INNER_SIGMA_PX = 1.5
+#: ... but never narrower than this many flow-grid cells (a heatmap must cover a cell of the motion grid).
+MIN_INNER_SIGMA_CELLS = 0.75
 #: Side of the grid the motion field is computed on (upsampled to the image).
 DEFAULT_FLOW_SIZE = 128
 #: Frames rendered at once (bounds memory).
 RENDER_CHUNK = 8
-#: Rec. 601 luma weights.
-LUMA = (0.299, 0.587, 0.114)
+#: Largest face window (pixels) rendered at the photo's own resolution; larger windows are rendered at this
+#: size and scaled up on paste-back (a 2048 px window is ~4 Mpx a frame, already beyond any screen's face).
+MAX_WINDOW = 2048
 
 
 @dataclass
@@ -50,14 +51,18 @@ class LandmarkWarpConfig:
     """Settings of the offline renderer.
 
     Attributes:
-        image_size: square resolution of the crops it renders (pixels).
-        flow_size: side of the motion-field grid (<= image_size).
+        image_size: square resolution of the crops it renders in crop mode (pixels); in full mode it renders the
+            face window at the photo's own resolution instead (:meth:`LandmarkWarpRenderer.window_size`).
+        flow_size: side of the motion-field grid (the motion is smooth: computed coarse, upsampled to the
+            window; the photo itself is sampled at full resolution).
+        max_window: largest window side rendered at full resolution (pixels).
         background_weight: weight of the still background relative to a heatmap peak.
         paint_mouth: paint the mouth interior (off only for diagnostics).
     """
 
     image_size: int = 256
     flow_size: int = DEFAULT_FLOW_SIZE
+    max_window: int = MAX_WINDOW
     background_weight: float = BACKGROUND_WEIGHT
     paint_mouth: bool = True
 
@@ -134,6 +139,16 @@ class LandmarkWarpRenderer:
         """Not available: the landmark renderer cannot read a video's motion (``can_detect`` is false)."""
         raise InputError("the offline renderer cannot read keypoints from video frames (a learned FOMM model can)")
 
+    def window_size(self, side: int) -> int:
+        """Resolution (pixels) at which a face window of ``side`` photo pixels is rendered: its own, up to
+        ``config.max_window``. The motion field's cost does not depend on it; the warp and the mouth scale
+        with the window's pixels, not the photo's."""
+        return int(min(max(int(side), 1), self.config.max_window))
+
+    def _flow_size(self, size: int) -> int:
+        """Side of the motion grid for a ``size`` px window: ``config.flow_size``, at most the window, in whole tiles."""
+        return max(TILE_CELLS, min(self.config.flow_size, size) // TILE_CELLS * TILE_CELLS)
+
     def prepare(self, source: Tensor, landmarks: Optional[np.ndarray] = None) -> LandmarkSourceState:
         """Prepare ``source`` (``(1, 3, H, W)`` in [0, 1]): with its ``(478, 2)`` face ``landmarks`` in its pixels
         when given, else after finding the face in it.
@@ -162,15 +177,17 @@ class LandmarkWarpRenderer:
         spacing = np.linalg.norm(value[neighbours[:, :SPACING_NEIGHBOURS]] - value[:, None], axis=-1).mean(1)
         sigma = np.clip(SIGMA_PER_SPACING * spacing, MIN_SIGMA, MAX_SIGMA)
         inner = LANDMARK_SET.groups_of("lips_inner_upper", "lips_inner_lower")
-        min_inner = MIN_INNER_SIGMA_PX * 2.0 / (size - 1)  # pixels -> normalised units
+        flow_size = self._flow_size(size)
+        min_inner = MIN_INNER_SIGMA_CELLS * 2.0 / (flow_size - 1)  # flow-grid cells -> normalised units
         sigma[inner] = np.maximum(sigma[inner] * INNER_LIP_SIGMA_FACTOR, min_inner)
         image_np = source[0].permute(1, 2, 0).float().cpu().numpy()
-        interior = interior_mask(size, kp_px[LANDMARK_SET.inner_lip_polygon], FEATHER_PX_256 * size / 256)
+        mouth = measure_mouth(image_np, kp_px)
+        interior = torch.from_numpy(mouth.photo[..., 3])  # (S, S) the photo's mouth interior
         return LandmarkSourceState(
-            image=torch.cat([source.float().cpu(), torch.from_numpy(interior)[None, None]], 1),
+            image=torch.cat([source.float().cpu(), interior[None, None]], 1),
             keypoints=Keypoints(value_t, jacobian),
             variance=torch.from_numpy((sigma ** 2).astype(np.float32)),
-            mouth=_measure_mouth(image_np, kp_px),
+            mouth=mouth,
             heat_shift=torch.from_numpy(_lip_heat_shift(value)),
             landmarks=np.asarray(landmarks, np.float32),
         )
@@ -189,7 +206,7 @@ class LandmarkWarpRenderer:
 
     def _render_chunk(self, state: LandmarkSourceState, motion: Keypoints) -> Tensor:
         size = state.image.shape[-1]
-        flow_size = min(self.config.flow_size, size)
+        flow_size = self._flow_size(size)
         # Frame by frame: which keypoints reach which tiles then depends on the frame alone, so a frame
         # renders to the same pixels whatever batch it comes in (streaming equals one-shot rendering).
         offset = torch.cat([
@@ -201,18 +218,8 @@ class LandmarkWarpRenderer:
         frames = warped[:, :3].contiguous()
         if self.config.paint_mouth:
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
-            paint_mouths(frames, warped[:, 3], px[:, LANDMARK_SET.group("lips_inner_upper")],
-                         px[:, LANDMARK_SET.group("lips_inner_lower")], state.mouth)
+            paint_mouths(frames, warped[:, 3], px, state.mouth)
         return frames.clamp_(0, 1)
-
-
-def _measure_mouth(image: np.ndarray, kp_px: np.ndarray) -> MouthAppearance:
-    face = kp_px[LANDMARK_SET.groups_of("cheeks", "nose", "forehead")]
-    xs = np.clip(np.round(face[:, 0]).astype(int), 0, image.shape[1] - 1)
-    ys = np.clip(np.round(face[:, 1]).astype(int), 0, image.shape[0] - 1)
-    luma = float(np.median(image[ys, xs] @ np.array(LUMA)))
-    return mouth_appearance(image, kp_px[LANDMARK_SET.outer_lip_polygon], kp_px[LANDMARK_SET.group("lips_inner_upper")],
-                            kp_px[LANDMARK_SET.group("lips_inner_lower")], luma)
 
 
 def _lip_heat_shift(value: np.ndarray) -> np.ndarray:

@@ -1,0 +1,46 @@
+"""The mouth behind the lips: upper teeth stay with the skull, the cavity is red-brown, not grey or black."""
+
+from __future__ import annotations
+
+import pytest
+
+from audio2kp.controls import AnimationControls
+from talking_head.offline.mouth_check import cavity_darker_half, open_frames, teeth_in_upper_half
+from talking_head.offline.renderer import normalized_to_pixels
+
+#: Speech with wide open vowels (the astronaut smiles with her upper teeth showing).
+SPEECH = "Father saw a large dark car. Bob, stop that!"
+
+
+@pytest.fixture(scope="module")
+def spoken(prepared, driver):
+    """``(frames (T, S, S, 3) float, keypoints (T, K, 2) pixels)`` of the astronaut saying :data:`SPEECH`."""
+    from audio2kp.audio import Audio, load_audio
+    from audio2kp.offline.espeak_phones import synthesize
+
+    renderer, state = prepared
+    samples, rate, _ = synthesize(SPEECH)
+    audio = load_audio(Audio(samples, rate))
+    num_frames = int(round(audio.duration * 25))
+    track = driver.drive(audio, state.keypoints, 25.0, num_frames, AnimationControls(pose_scale=0.0))
+    motion = track.window(0, num_frames)
+    frames = renderer.render(state, motion).permute(0, 2, 3, 1).numpy()
+    return frames, normalized_to_pixels(motion.value, frames.shape[1]).numpy()
+
+
+def test_upper_teeth_stay_under_the_upper_lip(spoken):
+    frames, kp = spoken
+    assert open_frames(kp).sum() >= 10, "the speech opens the mouth"
+    shares = teeth_in_upper_half(frames, kp)
+    upper = shares >= 0.5  # most of the brightest pixels in the upper half of the opening
+    assert upper.mean() >= 0.8, f"teeth in the upper half in {upper.mean():.0%} of {len(shares)} open frames"
+
+
+def test_cavity_is_red_brown(spoken):
+    frames, kp = spoken
+    colours = cavity_darker_half(frames, kp)
+    assert len(colours) >= 10
+    red = (colours[:, 0] > colours[:, 1]) & (colours[:, 0] > colours[:, 2])
+    assert red.all(), f"darker half not red-brown in {int((~red).sum())} of {len(red)} open frames"
+    assert (colours.max(1) > 0.03).all(), "never black"
+    assert (colours.max(1) - colours.min(1) > 0.02).all(), "never flat grey"
