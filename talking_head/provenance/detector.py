@@ -163,6 +163,30 @@ def shift_log_p_values(scores: np.ndarray) -> np.ndarray:
     return math.log(RADEMACHER_TAIL_CONSTANT) + log_ndtr(-scores) - shift_log_prior()
 
 
+@lru_cache(maxsize=1)
+def _prior_levels() -> tuple:
+    """The shift prior takes three values (origin, near, far): ``((flat indices, log prior), ...)`` per level."""
+    log_prior = shift_log_prior()
+    levels = []
+    for value in np.unique(log_prior):
+        levels.append((np.flatnonzero(log_prior == value), float(value)))
+    return tuple(levels)
+
+
+def best_shift(scores: np.ndarray) -> tuple[float, int]:
+    """``(min_d log(p_d / pi_d), flat index of that d)`` for ``(TILE, TILE)`` z scores: the same as the minimum of
+    :func:`shift_log_p_values`, computed on the largest z of each prior level only (p_d falls as z_d grows)."""
+    from scipy.special import log_ndtr
+
+    best = None
+    for flat, log_prior in _prior_levels():
+        index = int(flat[np.argmax(scores.flat[flat])])
+        log_p = math.log(RADEMACHER_TAIL_CONSTANT) + float(log_ndtr(-scores.flat[index])) - log_prior
+        if best is None or log_p < best[0]:
+            best = (log_p, index)
+    return best
+
+
 def _read_bits(pattern: KeyedPattern, spectrum: np.ndarray, shift: tuple[int, int]) -> list[int]:
     bits = []
     for bins, signs in zip(pattern.bit_bins, pattern.bit_signs):
@@ -222,11 +246,11 @@ class WatermarkDetector:
         pattern = keyed_pattern(self.key if key is None else key)
         best = None
         for transform, log_share in transform_log_prior().items():
-            scores = _sync_scores(pattern, self._spectrum(transform))
-            log_p = shift_log_p_values(scores) - log_share  # (TILE, TILE)
-            flat = int(np.argmin(log_p))
-            if best is None or log_p.flat[flat] < best[0]:
-                best = (float(log_p.flat[flat]), float(scores.flat[flat]), flat, transform)
+            scores = _sync_scores(pattern, self._spectrum(transform))  # (TILE, TILE)
+            log_p, flat = best_shift(scores)
+            log_p -= log_share
+            if best is None or log_p < best[0]:
+                best = (log_p, float(scores.flat[flat]), flat, transform)
         log_p_min, z, flat, transform = best
         shift = tuple(int(v) for v in np.unravel_index(flat, (TILE, TILE)))
         log10_p = min(0.0, log_p_min / math.log(10.0))
