@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from fomm_core.errors import InputError
+from talking_head.commands.provenance_options import add_marking_arguments, marking_options
 from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
@@ -52,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="animate the whole image as is, without looking for a face")
     parser.add_argument("--reference-video", help="reuse this video's head motion (learned backend only)")
     parser.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
+    add_marking_arguments(parser)
     parser.add_argument("--threads", type=int,
                         help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, small machine)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -72,7 +74,7 @@ def _cli_options(args: argparse.Namespace) -> Dict[str, object]:
         "expression_scale": args.expression_scale, "pose_scale": args.pose_scale, "seed": args.seed,
         "blink_rate": args.blink_rate, "mode": args.mode, "face_index": args.face_index,
         "whole_image": args.whole_image, "fps": args.fps, "size": args.size, "watermark": args.watermark,
-        "reference_video": args.reference_video,
+        "reference_video": args.reference_video, **marking_options(args),
     }
 
 
