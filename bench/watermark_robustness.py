@@ -490,29 +490,73 @@ def clean_flags(frames_list, keys) -> Dict[str, tuple]:
     return out
 
 
+#: Method fields saved by ``--save-results`` and merged by ``--combine`` (per-clip lists and per-condition dicts).
+RESULT_FIELDS = ("embed_ms", "detect_s", "detect_two_keys_s", "psnr", "hits", "payload_ok", "scores", "names",
+                 "transforms", "cross_public", "cross_private")
+
+
 def main_pipeline(args) -> None:
     method = spread_spectrum()
+    if args.combine:
+        twin_flags, synthetic = combine_results(method, args.combine)
+        print_pipeline(method, twin_flags, synthetic)
+        return
     clips_folder = Path(args.keep) if args.keep else None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clips_folder = clips_folder or folder
         clips_folder.mkdir(parents=True, exist_ok=True)
         twins = run_pipeline(method, args.clips, folder, clips_folder, args.lfw_from) if args.clips else []
-        twin_flags = clean_flags(twins, (DEFAULT_KEY, KEY_A))
+        twin_flags = clean_flags(twins, (DEFAULT_KEY, KEY_A)) if twins else {}
         synthetic = false_positives_two_keys(face_photos(), args.clean, folder) if args.clean else {}
-    if twins:
-        print(f"\npipeline clips ({len(twins)}, 5 s, crop mode {PIPELINE_SIZE}x{PIPELINE_SIZE}, offline backend), "
-              "-log10 p per condition (found at >= 6):")
+    if args.save_results:
+        import json
+
+        saved = {name: getattr(method, name) for name in RESULT_FIELDS}
+        saved.update(twin_flags=twin_flags, synthetic=synthetic)
+        Path(args.save_results).write_text(json.dumps(saved))
+    print_pipeline(method, twin_flags, synthetic)
+
+
+def combine_results(method: Method, paths: List[str]) -> tuple:
+    """Merge ``--save-results`` files of several shards into ``method``; returns merged (twin_flags, synthetic)."""
+    import json
+
+    twin_flags: Dict[str, list] = {}
+    synthetic: Dict[str, list] = {}
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        for name in RESULT_FIELDS:
+            value, target = saved[name], getattr(method, name)
+            if isinstance(value, dict):
+                for condition, values in value.items():
+                    target.setdefault(condition, []).extend(values)
+            else:
+                target.extend(value)
+        for merged, part in ((twin_flags, saved["twin_flags"]), (synthetic, saved["synthetic"])):
+            for label, (flagged, checked, smallest) in part.items():
+                old = merged.get(label, [0, 0, 1.0])
+                merged[label] = [old[0] + flagged, old[1] + checked, min(old[2], smallest)]
+    if len(set(method.names)) != len(method.names):
+        raise SystemExit(f"the shards overlap: {sorted(n for n in set(method.names) if method.names.count(n) > 1)}")
+    return twin_flags, synthetic
+
+
+def print_pipeline(method: Method, twin_flags: Dict[str, tuple], synthetic: Dict[str, tuple]) -> None:
+    if method.names:
+        print(f"\npipeline clips ({len(method.names)}, 5 s, crop mode {PIPELINE_SIZE}x{PIPELINE_SIZE}, offline "
+              "backend), -log10 p per condition (found at >= 6):")
         print("| condition | detected | weakest -log10 p (clip) | median -log10 p | payload read (CRC ok) | "
               "transform found (most common) |")
         print("|---|---|---|---|---|---|")
         for c in method.scores:
             scores = np.array(method.scores[c])
             weakest = int(np.argmin(scores))
-            found = [t for t in method.transforms[c]]
+            found = list(method.transforms[c])
             common = max(set(found), key=found.count)
+            names = method.names if len(scores) == len(method.names) else [f"clip {i}" for i in range(len(scores))]
             print(f"| {c} | {100 * np.mean(method.hits[c]):.0f}% ({sum(method.hits[c])}/{len(scores)}) | "
-                  f"{scores[weakest]:.1f} ({method.names[weakest]}) | {np.median(scores):.1f} | "
+                  f"{scores[weakest]:.1f} ({names[weakest]}) | {np.median(scores):.1f} | "
                   f"{100 * np.mean(method.payload_ok[c]):.0f}% | {common} ({found.count(common)}/{len(found)}) |")
         print(f"PSNR marked vs unmarked pipeline frames, dB: min {min(method.psnr):.2f} / mean {np.mean(method.psnr):.2f}")
         print(f"embed (pipeline's own watermark stage) ms/frame: median {np.median(method.embed_ms):.2f}, "
@@ -524,8 +568,8 @@ def main_pipeline(args) -> None:
         print(f"wrong key matched: private key A on public-marked clips {sum(method.cross_public)}/"
               f"{len(method.cross_public)}; public key or key B on A-marked clips {sum(method.cross_private)}/"
               f"{len(method.cross_private)}")
-        for label, (flagged, checked, smallest) in twin_flags.items():
-            print(f"unmarked twins flagged ({label}): {flagged}/{checked} (smallest p {smallest:.3g})")
+    for label, (flagged, checked, smallest) in twin_flags.items():
+        print(f"unmarked twins flagged ({label}): {flagged}/{checked} (smallest p {smallest:.3g})")
     for label, (flagged, checked, smallest) in synthetic.items():
         print(f"synthetic clean clips flagged ({label}): {flagged}/{checked} (smallest p {smallest:.3g})")
 
@@ -565,6 +609,9 @@ def main() -> None:
     parser.add_argument("--lfw-from", type=int, default=0,
                         help="--source pipeline: start at this LFW face and skip the astronaut (extend a run)")
     parser.add_argument("--keep", help="--source pipeline: keep the rendered MP4s in this folder")
+    parser.add_argument("--save-results", help="--source pipeline: also save the per-clip results (JSON) here")
+    parser.add_argument("--combine", nargs="+", help="--source pipeline: print one table from several "
+                        "--save-results files (shards run in parallel with --lfw-from), run nothing")
     args = parser.parse_args()
     if args.source == "pipeline":
         if args.quick:

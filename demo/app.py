@@ -302,7 +302,8 @@ def format_report(report: Any, name: Optional[str] = None) -> str:
     mark = report.watermark
     shown = name or Path(report.path).name
     if mark.found:
-        verdict = f"### Yes: `{shown}` carries the talking-head watermark"
+        key = getattr(report, "key", None)
+        verdict = f"### Yes: `{shown}` carries the talking-head watermark" + (f" ({key})" if key else "")
     else:
         verdict = f"### No talking-head watermark found in `{shown}`"
     lines = [verdict, "",
@@ -312,6 +313,11 @@ def format_report(report: Any, name: Optional[str] = None) -> str:
         payload = mark.payload
         lines.append(f"- payload: {payload.tool_name} {payload.version}, install id {payload.install_id}")
     lines.append(f"- synthetic label in the file: {'yes' if report.label_present else 'no'}")
+    c2pa = getattr(report, "c2pa", None)
+    if c2pa is not None:
+        state = "valid" if c2pa.signature_valid else "INVALID (changed after signing?)"
+        lines.append(f"- C2PA manifest: {state}, signed by {getattr(c2pa, 'signer', None) or 'an unnamed signer'}"
+                     f"{'' if c2pa.trusted else ' (not on a C2PA trust list)'}")
     if not mark.found and report.label_present:
         lines.append("- the label says synthetic but the mark is gone: the file was probably re-made from a "
                      "talking-head video")
@@ -345,6 +351,7 @@ def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int
         os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
         atexit.register(shutil.rmtree, settings.gradio_temp_dir, True)
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
+    settings.apply_marking()
     blocks = build_demo(load_pipelines(settings), settings, video_driver=load_video_driver(settings))
     atexit.register(blocks.talking_head_workspace.clear)
     return blocks.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,

@@ -12,6 +12,8 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from talking_head.commands.provenance_options import add_marking_arguments, marking_options
+
 NAME = "demo"
 HELP = "Serve the web demo: upload or record a face and a voice, get the talking video (Gradio)."
 
@@ -33,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temp-dir", default=None,
                         help="folder for uploads and job files, cleaned up as jobs finish "
                              "(default: $TALKING_HEAD_DEMO_TMP or <system temp>/talking-head-demo)")
+    add_marking_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = DemoSettings.from_env()
     given = {"model": args.model, "fomm_model": args.fomm_model, "concurrency": args.concurrency,
-             "temp_dir": Path(args.temp_dir) if args.temp_dir else None}
+             "temp_dir": Path(args.temp_dir) if args.temp_dir else None, **marking_options(args)}
     settings = replace(settings, **{k: v for k, v in given.items() if v is not None})  # flags over environment
     serve(settings, host=args.host, port=args.port, share=args.share)
     return 0

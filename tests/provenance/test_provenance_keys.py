@@ -297,3 +297,35 @@ def test_animate_cli_rejects_bad_key_before_rendering(face_png, speech_wav, tmp_
     err = capsys.readouterr().err.strip()
     assert code == 2 and "nope.key: no such watermark key file" in err and "\n" not in err
     assert not out.exists()
+
+
+# --- the demo -------------------------------------------------------------------------------------------------
+def test_demo_settings_take_the_key_and_certificate_and_check_them(tmp_path, monkeypatch, operator_pem):
+    from demo.settings import DemoSettings
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # apply_marking exports to the environment: undo after
+    for name in (KEY_ENV, "TALKING_HEAD_C2PA_CERT", "TALKING_HEAD_C2PA_KEY"):
+        os.environ.pop(name, None)
+    key_file = tmp_path / "a.key"
+    write_key_file(key_file, KEY_A)
+    cert, key = operator_pem
+    settings = DemoSettings.from_env({KEY_ENV: str(key_file), "TALKING_HEAD_C2PA_CERT": str(cert),
+                                      "TALKING_HEAD_C2PA_KEY": str(key), "TALKING_HEAD_DEMO_TMP": str(tmp_path)})
+    assert settings.watermark_key == str(key_file)
+    settings.apply_marking()
+    assert OutputMarks.for_output(True).watermarker.key == KEY_A  # every render now marks with the key
+    assert "Example Newsroom" in OutputMarks.for_output(True).credentials.signer
+    with pytest.raises(InputError, match="nope.key: no such watermark key file"):
+        DemoSettings(temp_dir=tmp_path, watermark_key=str(tmp_path / "nope.key")).apply_marking()
+
+
+def test_demo_report_names_the_key_and_the_signer(clip, tmp_path, monkeypatch):
+    from demo.app import format_report
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    video = write_video(tmp_path / "v.mp4", Watermarker(KEY_A, PAYLOAD).embed(clip), FPS)
+    OutputMarks.for_output(True).finalize(video, "v.mp4")
+    text = format_report(detect(video, keys=[DEFAULT_KEY, KEY_A]))
+    assert f"carries the talking-head watermark ({KEY_A.name})" in text
+    assert "signed by talking-head (talking-head local test signer)" in text
