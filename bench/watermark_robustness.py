@@ -189,6 +189,7 @@ class Method:
     detect_two_keys_s: List[float] = field(default_factory=list)
     cross_public: List[bool] = field(default_factory=list)
     cross_private: List[bool] = field(default_factory=list)
+    twin_p: Dict[str, List[float]] = field(default_factory=dict)
 
 
 def spread_spectrum() -> Method:
@@ -437,7 +438,8 @@ def _check(method: Method, condition: str, frames: np.ndarray, key, others: tupl
     cross.extend(detector.result(other).found for other in others)
 
 
-def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, lfw_from: int = 0) -> List[np.ndarray]:
+def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, lfw_from: int = 0,
+                 save: Callable[[], None] = lambda: None) -> List[np.ndarray]:
     """Render ``count`` marked pipeline clips (and their unmarked twins), check every condition on each with the
     public key, and :data:`PRIVATE_CONDITIONS` on the twin marked with the private key KEY_A; returns the twins'
     tool-encoded frames (clean clips)."""
@@ -472,6 +474,9 @@ def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, l
         for condition, frames in _transformed(private_marked, _read(private_file), folder, PRIVATE_CONDITIONS):
             _check(method, f"private key A: {condition}", frames, KEY_A, (DEFAULT_KEY, KEY_B), method.cross_private)
         method.names.append(name)
+        for label, (flagged, checked, smallest) in clean_flags(twins[-1:], (DEFAULT_KEY, KEY_A)).items():
+            method.twin_p.setdefault(label, []).append(smallest)
+        save()
         print(f"  {name} ({len(marked)} frames, PSNR {method.psnr[-1]:.1f} dB): " + " ".join(
             f"{c}={method.scores[c][-1]:.1f}" for c in method.scores), flush=True)
     return twins
@@ -492,7 +497,7 @@ def clean_flags(frames_list, keys) -> Dict[str, tuple]:
 
 #: Method fields saved by ``--save-results`` and merged by ``--combine`` (per-clip lists and per-condition dicts).
 RESULT_FIELDS = ("embed_ms", "detect_s", "detect_two_keys_s", "psnr", "hits", "payload_ok", "scores", "names",
-                 "transforms", "cross_public", "cross_private")
+                 "transforms", "cross_public", "cross_private", "twin_p")
 
 
 def main_pipeline(args) -> None:
@@ -502,27 +507,37 @@ def main_pipeline(args) -> None:
         print_pipeline(method, twin_flags, synthetic)
         return
     clips_folder = Path(args.keep) if args.keep else None
+    synthetic: Dict[str, tuple] = {}
+
+    def save() -> None:  # after every clip, so a shard stopped early keeps what it measured
+        if args.save_results:
+            import json
+
+            saved = {name: getattr(method, name) for name in RESULT_FIELDS}
+            saved.update(synthetic=synthetic)
+            Path(args.save_results).write_text(json.dumps(saved))
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clips_folder = clips_folder or folder
         clips_folder.mkdir(parents=True, exist_ok=True)
-        twins = run_pipeline(method, args.clips, folder, clips_folder, args.lfw_from) if args.clips else []
-        twin_flags = clean_flags(twins, (DEFAULT_KEY, KEY_A)) if twins else {}
-        synthetic = false_positives_two_keys(face_photos(), args.clean, folder) if args.clean else {}
-    if args.save_results:
-        import json
+        if args.clips:
+            run_pipeline(method, args.clips, folder, clips_folder, args.lfw_from, save)
+        if args.clean:
+            synthetic.update(false_positives_two_keys(face_photos(), args.clean, folder))
+    save()
+    print_pipeline(method, twin_flags_of(method), synthetic)
 
-        saved = {name: getattr(method, name) for name in RESULT_FIELDS}
-        saved.update(twin_flags=twin_flags, synthetic=synthetic)
-        Path(args.save_results).write_text(json.dumps(saved))
-    print_pipeline(method, twin_flags, synthetic)
+
+def twin_flags_of(method: Method) -> Dict[str, tuple]:
+    """``{label: (flagged, checked, smallest p)}`` from the unmarked twins' p-values."""
+    return {label: (sum(p <= 1e-6 for p in values), len(values), min(values)) for label, values in method.twin_p.items()}
 
 
 def combine_results(method: Method, paths: List[str]) -> tuple:
     """Merge ``--save-results`` files of several shards into ``method``; returns merged (twin_flags, synthetic)."""
     import json
 
-    twin_flags: Dict[str, list] = {}
     synthetic: Dict[str, list] = {}
     for path in paths:
         saved = json.loads(Path(path).read_text())
@@ -533,13 +548,12 @@ def combine_results(method: Method, paths: List[str]) -> tuple:
                     target.setdefault(condition, []).extend(values)
             else:
                 target.extend(value)
-        for merged, part in ((twin_flags, saved["twin_flags"]), (synthetic, saved["synthetic"])):
-            for label, (flagged, checked, smallest) in part.items():
-                old = merged.get(label, [0, 0, 1.0])
-                merged[label] = [old[0] + flagged, old[1] + checked, min(old[2], smallest)]
+        for label, (flagged, checked, smallest) in saved["synthetic"].items():
+            old = synthetic.get(label, [0, 0, 1.0])
+            synthetic[label] = [old[0] + flagged, old[1] + checked, min(old[2], smallest)]
     if len(set(method.names)) != len(method.names):
         raise SystemExit(f"the shards overlap: {sorted(n for n in set(method.names) if method.names.count(n) > 1)}")
-    return twin_flags, synthetic
+    return twin_flags_of(method), synthetic
 
 
 def print_pipeline(method: Method, twin_flags: Dict[str, tuple], synthetic: Dict[str, tuple]) -> None:
@@ -596,6 +610,36 @@ def false_positives_two_keys(photos: Dict[str, np.ndarray], count: int, folder: 
     return {label: (sum(v <= 1e-6 for v in values), len(values), min(values)) for label, values in p.items()}
 
 
+def main_speed(clips: int) -> None:
+    """Embedding and detection cost on ``clips`` 5-s 256x256 clips: wall time and this process's CPU time
+    (``time.process_time``, all threads), which other jobs on a shared machine do not inflate."""
+    photos = face_photos()
+    embed_wall, embed_cpu, detect_wall, detect_cpu, two_wall, two_cpu = [], [], [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(list(photos)[:clips]):
+            clip = moving_clip(photos[name], SECONDS * FPS, seed=i)
+            marker = Watermarker(payload=PAYLOAD)
+            marker.embed(clip[:1])  # the tiled pattern is cached per frame size
+            wall, cpu = time.perf_counter(), time.process_time()
+            marked = marker.embed(clip)
+            embed_wall.append((time.perf_counter() - wall) * 1e3 / len(clip))
+            embed_cpu.append((time.process_time() - cpu) * 1e3 / len(clip))
+            path = write_video(Path(tmp) / "clip.mp4", marked, FPS)
+            for keys, walls, cpus in (([DEFAULT_KEY], detect_wall, detect_cpu),
+                                      ([DEFAULT_KEY, KEY_A], two_wall, two_cpu)):
+                wall, cpu = time.perf_counter(), time.process_time()
+                assert detect(path, keys=keys).watermarked
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+    print(f"speed on {len(embed_wall)} clips of {SECONDS} s, {SIZE}x{SIZE} @ {FPS} fps (median, max):")
+    print(f"| embed, ms per frame | wall {np.median(embed_wall):.2f}, {max(embed_wall):.2f} | "
+          f"CPU {np.median(embed_cpu):.2f}, {max(embed_cpu):.2f} |")
+    print(f"| detect a 5-s MP4 (decode + detect), public key, s | wall {np.median(detect_wall):.2f}, "
+          f"{max(detect_wall):.2f} | CPU {np.median(detect_cpu):.2f}, {max(detect_cpu):.2f} |")
+    print(f"| detect a 5-s MP4, public key + private key, s | wall {np.median(two_wall):.2f}, {max(two_wall):.2f} | "
+          f"CPU {np.median(two_cpu):.2f}, {max(two_cpu):.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 clips and 60 clean clips (smoke test)")
@@ -612,7 +656,11 @@ def main() -> None:
     parser.add_argument("--save-results", help="--source pipeline: also save the per-clip results (JSON) here")
     parser.add_argument("--combine", nargs="+", help="--source pipeline: print one table from several "
                         "--save-results files (shards run in parallel with --lfw-from), run nothing")
+    parser.add_argument("--speed", type=int, metavar="N", help="only time embedding and detection on N clips")
     args = parser.parse_args()
+    if args.speed:
+        main_speed(args.speed)
+        return
     if args.source == "pipeline":
         if args.quick:
             args.clips, args.clean = 3, 20

@@ -329,3 +329,21 @@ def test_demo_report_names_the_key_and_the_signer(clip, tmp_path, monkeypatch):
     text = format_report(detect(video, keys=[DEFAULT_KEY, KEY_A]))
     assert f"carries the talking-head watermark ({KEY_A.name})" in text
     assert "signed by talking-head (talking-head local test signer)" in text
+
+
+def test_thresholds_with_the_transform_search():
+    """z needed for p <= 1e-6 (as documented): unchanged / mirrored / rotated, at shift (0, 0), a small shift,
+    anywhere."""
+    from talking_head.provenance.detector import TILE, best_shift
+
+    def log10_p(transform, shift, z):
+        grid = np.zeros((TILE, TILE))
+        grid[shift] = z
+        return (best_shift(grid)[0] - transform_log_prior()[transform]) / math.log(10)
+
+    limit = math.log10(FALSE_POSITIVE_RATE)
+    needed = {Transform(): (5.21, 6.28, 6.89), Transform(True, 0.0): (5.46, 6.49, 7.08),
+              Transform(False, -3.5): (6.00, 6.96, 7.51), Transform(True, 5.0): (6.00, 6.96, 7.51)}
+    for transform, thresholds in needed.items():
+        for shift, z in zip(((0, 0), (3, TILE - 5), (40, 70)), thresholds):
+            assert log10_p(transform, shift, z + 0.01) <= limit < log10_p(transform, shift, z - 0.01)
