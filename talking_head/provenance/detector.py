@@ -32,7 +32,13 @@ frame's top-left corner), :data:`NEAR_SHARE` spread over the small shifts of a l
 valid by the weighted Bonferroni inequality: ``P(p <= t) <= sum_d P(p_d <= t pi_d) <= sum_d t pi_d = t``. The
 mark counts as found when ``p <= FALSE_POSITIVE_RATE`` (1e-6 per file), i.e. ``z >= 5.11`` at shift (0, 0),
 ``z >= 6.21`` at a small shift and ``z >= 6.81`` anywhere (it was ``z >= 6.86`` at every shift with the plain
-union bound and Hoeffding). The bound holds for any video and for any whitening, floor or prior fixed
+union bound and Hoeffding). Mirror and rotation (:mod:`.transforms`): the same statistic is computed for each
+hypothesis ``t`` (the clip's whitened sum mirrored and/or rotated back before folding; a function of the content
+only, so the bound above holds for each ``(t, d)``), and each pair gets the prior ``pi_t * pi_d`` (``pi_t`` from
+:func:`~talking_head.provenance.transforms.transform_log_prior`, summing to 1), so that ``p = min(1, min_{t,d}
+p_{t,d} / (pi_t pi_d))`` is valid by the same inequality. With the search, the thresholds become z >= 5.21 /
+6.28 / 6.89 for the unchanged file (origin / small shift / anywhere), 5.46 / 6.49 / 7.08 mirrored and
+6.00 / 6.96 / 7.51 rotated. The bound holds for any video and for any whitening, floor or prior fixed
 without looking at the key's signs (they were tuned on marked clips, which does not touch validity); the tests
 check it against many random keys and ``bench/watermark_robustness.py`` against 500 clean clips.
 """
