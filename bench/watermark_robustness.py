@@ -26,6 +26,7 @@ talking_head.media's VideoWriter (H.264, its default CRF) as the tool would, dec
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import tempfile
 import time
@@ -39,7 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from talking_head.media import iter_frames, write_video  # noqa: E402
-from talking_head.provenance import Payload, Watermarker, detect, detect_frames  # noqa: E402
+from talking_head.provenance import (DEFAULT_KEY, Payload, PrivateKey, WatermarkDetector, Watermarker,  # noqa: E402
+                                     detect, detect_frames)
 
 FPS = 25
 SIZE = 256
@@ -50,6 +52,12 @@ DWT_BITS = [int(b) for b in "10110010011101000111010110010110"]
 DWT_MIN_MATCH = 30
 PAYLOAD = Payload(tool_id=1, version_major=0, version_minor=1, install_id=4242)
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: Two fixed private keys for the bench (a real one comes from `talking-head keygen`).
+KEY_A = PrivateKey(hashlib.sha256(b"watermark_robustness bench private key A").digest())
+KEY_B = PrivateKey(hashlib.sha256(b"watermark_robustness bench private key B").digest())
+#: Rotations of the bench, degrees (counter-clockwise): +-3 are on the detector's 0.5-degree grid, 1.75 is half a
+#: step off it (the worst case of the grid).
+ROTATIONS = (3.0, -3.0, 1.75)
 
 
 # --- source photos and clips ------------------------------------------------------------------------------
@@ -136,6 +144,20 @@ def _cut(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([frames[:middle - half], frames[middle + half:]])
 
 
+def _mirror(frames: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(frames[:, :, ::-1])
+
+
+def _rotate(degrees: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Rotate every frame by ``degrees`` counter-clockwise about its centre, same size, black corners (bilinear)."""
+    def change(frames: np.ndarray) -> np.ndarray:
+        h, w = frames.shape[1:3]
+        matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees, 1.0)
+        return np.stack([cv2.warpAffine(f, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                         for f in frames])
+    return change
+
+
 #: name -> (change on decoded frames, CRF of the re-encode); "none" checks the tool's own file, "frames (no codec)"
 #: the marked frames before any encoding.
 CONDITIONS: Dict[str, tuple] = {
@@ -143,7 +165,11 @@ CONDITIONS: Dict[str, tuple] = {
     "crf18": (lambda f: f, 18), "crf23": (lambda f: f, 23), "crf28": (lambda f: f, 28),
     "half-size": (_half, PLATFORM_CRF), "crop 5%": (_crop, PLATFORM_CRF),
     "brightness +10%": (_brighter, PLATFORM_CRF), "cut 2 s": (_cut, PLATFORM_CRF),
+    "mirror": (_mirror, PLATFORM_CRF),
+    **{f"rotate {deg:+g} deg, crf28": (_rotate(deg), 28) for deg in ROTATIONS},
 }
+#: Conditions checked on the clips marked with the private key KEY_A (pipeline source).
+PRIVATE_CONDITIONS = ("none", "crf28", "mirror", "rotate -3 deg, crf28")
 
 
 # --- methods ------------------------------------------------------------------------------------------------
@@ -159,6 +185,11 @@ class Method:
     payload_ok: Dict[str, List[bool]] = field(default_factory=dict)
     scores: Dict[str, List[float]] = field(default_factory=dict)
     names: List[str] = field(default_factory=list)
+    transforms: Dict[str, List[str]] = field(default_factory=dict)
+    detect_two_keys_s: List[float] = field(default_factory=list)
+    cross_public: List[bool] = field(default_factory=list)
+    cross_private: List[bool] = field(default_factory=list)
+    twin_p: Dict[str, List[float]] = field(default_factory=dict)
 
 
 def spread_spectrum() -> Method:
@@ -196,10 +227,12 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 
-def _transformed(marked, decoded, folder: Path):
-    """Yield ``(condition, frames)`` for every condition: the marked frames themselves, the decoded file, or
-    the decoded file changed and re-encoded."""
+def _transformed(marked, decoded, folder: Path, conditions=None):
+    """Yield ``(condition, frames)`` for every condition (or those named in ``conditions``): the marked frames
+    themselves, the decoded file, or the decoded file changed and re-encoded."""
     for condition, (change, crf) in CONDITIONS.items():
+        if conditions is not None and condition not in conditions:
+            continue
         if isinstance(change, str):
             yield condition, marked
         elif change is None:
@@ -392,14 +425,30 @@ def pipeline_photos(count: int, lfw_from: int = 0) -> Dict[str, np.ndarray]:
     return photos
 
 
-def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, lfw_from: int = 0) -> List[np.ndarray]:
-    """Render ``count`` marked pipeline clips (and their unmarked twins), check every condition on each; returns
-    the twins' tool-encoded frames (clean clips)."""
+def _check(method: Method, condition: str, frames: np.ndarray, key, others: tuple, cross: List[bool]) -> None:
+    """Detect ``key``'s mark in ``frames`` (recorded under ``condition``); every key in ``others`` must NOT match
+    (appended to ``cross``: True = a wrong key matched)."""
+    detector = WatermarkDetector(key)
+    detector.add(frames)
+    result = detector.result()
+    method.scores.setdefault(condition, []).append(-result.log10_p_value)
+    method.hits.setdefault(condition, []).append(bool(result.found))
+    method.payload_ok.setdefault(condition, []).append(result.payload is not None)
+    method.transforms.setdefault(condition, []).append(result.transform.describe())
+    cross.extend(detector.result(other).found for other in others)
+
+
+def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, lfw_from: int = 0,
+                 save: Callable[[], None] = lambda: None) -> List[np.ndarray]:
+    """Render ``count`` marked pipeline clips (and their unmarked twins), check every condition on each with the
+    public key, and :data:`PRIVATE_CONDITIONS` on the twin marked with the private key KEY_A; returns the twins'
+    tool-encoded frames (clean clips)."""
     from talking_head.pipeline import TalkingHead
 
     th = TalkingHead.from_pretrained()
     photos = pipeline_photos(count, lfw_from)
     twins = []
+    private_marker = Watermarker(KEY_A, PAYLOAD)
     for seed, (name, photo) in enumerate(photos.items(), start=lfw_from + 3 if lfw_from else 0):
         audio = speech(seed, folder)
         options = dict(seed=seed, mode="crop", size=PIPELINE_SIZE)
@@ -412,50 +461,183 @@ def run_pipeline(method: Method, count: int, folder: Path, clips_folder: Path, l
         method.psnr.append(_psnr(marked, clean))
         twins.append(_read(twin.save(clips_folder / f"{name}-unmarked.mp4")))
         start = time.perf_counter()
-        detect(base)  # decode + detect the whole 5 s clip from the file
+        detect(base, key=DEFAULT_KEY)  # decode + detect the whole 5 s clip from the file
         method.detect_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        detect(base, keys=[DEFAULT_KEY, KEY_A])  # what `detect --watermark-key A` does: both keys, one decode
+        method.detect_two_keys_s.append(time.perf_counter() - start)
         decoded = _read(base)
         for condition, frames in _transformed(marked, decoded, folder):
-            result = detect_frames([frames])
-            method.scores.setdefault(condition, []).append(-result.log10_p_value)
-            method.hits.setdefault(condition, []).append(bool(result.found))
-            method.payload_ok.setdefault(condition, []).append(result.payload is not None)
+            _check(method, condition, frames, DEFAULT_KEY, (KEY_A,), method.cross_public)
+        private_marked = private_marker.embed(clean)
+        private_file = write_video(folder / "private.mp4", private_marked, FPS, crf=18)  # as Video.save writes
+        for condition, frames in _transformed(private_marked, _read(private_file), folder, PRIVATE_CONDITIONS):
+            _check(method, f"private key A: {condition}", frames, KEY_A, (DEFAULT_KEY, KEY_B), method.cross_private)
         method.names.append(name)
+        for label, (flagged, checked, smallest) in clean_flags(twins[-1:], (DEFAULT_KEY, KEY_A)).items():
+            method.twin_p.setdefault(label, []).append(smallest)
+        save()
         print(f"  {name} ({len(marked)} frames, PSNR {method.psnr[-1]:.1f} dB): " + " ".join(
-            f"{c}={method.scores[c][-1]:.1f}" for c in CONDITIONS), flush=True)
+            f"{c}={method.scores[c][-1]:.1f}" for c in method.scores), flush=True)
     return twins
+
+
+def clean_flags(frames_list, keys) -> Dict[str, tuple]:
+    """For each clip (and its mirror image) and each key: ``{label: (flagged, checked, smallest p)}``."""
+    out = {}
+    for mirrored in (False, True):
+        for key in keys:
+            label = f"{'public' if key == DEFAULT_KEY else 'private A'}{', mirrored' if mirrored else ''}"
+            p = []
+            for frames in frames_list:
+                p.append(detect_frames([_mirror(frames) if mirrored else frames], key=key).p_value)
+            out[label] = (sum(v <= 1e-6 for v in p), len(p), min(p) if p else 1.0)
+    return out
+
+
+#: Method fields saved by ``--save-results`` and merged by ``--combine`` (per-clip lists and per-condition dicts).
+RESULT_FIELDS = ("embed_ms", "detect_s", "detect_two_keys_s", "psnr", "hits", "payload_ok", "scores", "names",
+                 "transforms", "cross_public", "cross_private", "twin_p")
 
 
 def main_pipeline(args) -> None:
     method = spread_spectrum()
+    if args.combine:
+        twin_flags, synthetic = combine_results(method, args.combine)
+        print_pipeline(method, twin_flags, synthetic)
+        return
     clips_folder = Path(args.keep) if args.keep else None
+    synthetic: Dict[str, tuple] = {}
+
+    def save() -> None:  # after every clip, so a shard stopped early keeps what it measured
+        if args.save_results:
+            import json
+
+            saved = {name: getattr(method, name) for name in RESULT_FIELDS}
+            saved.update(synthetic=synthetic)
+            Path(args.save_results).write_text(json.dumps(saved))
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clips_folder = clips_folder or folder
         clips_folder.mkdir(parents=True, exist_ok=True)
-        twins = run_pipeline(method, args.clips, folder, clips_folder, args.lfw_from) if args.clips else []
-        twin_p = [detect_frames([t]).p_value for t in twins]
-        synthetic = false_positives(method, face_photos(), args.clean, folder) if args.clean else (0, 0, 1.0)
-    if twins:
-        print(f"\npipeline clips ({len(twins)}, 5 s, crop mode {PIPELINE_SIZE}x{PIPELINE_SIZE}, offline backend), "
-              "-log10 p per condition (found at >= 6):")
-        print("| condition | detected | weakest -log10 p (clip) | median -log10 p | payload read (CRC ok) |")
-        print("|---|---|---|---|---|")
-        for c in CONDITIONS:
+        if args.clips:
+            run_pipeline(method, args.clips, folder, clips_folder, args.lfw_from, save)
+        if args.clean:
+            synthetic.update(false_positives_two_keys(face_photos(), args.clean, folder))
+    save()
+    print_pipeline(method, twin_flags_of(method), synthetic)
+
+
+def twin_flags_of(method: Method) -> Dict[str, tuple]:
+    """``{label: (flagged, checked, smallest p)}`` from the unmarked twins' p-values."""
+    return {label: (sum(p <= 1e-6 for p in values), len(values), min(values)) for label, values in method.twin_p.items()}
+
+
+def combine_results(method: Method, paths: List[str]) -> tuple:
+    """Merge ``--save-results`` files of several shards into ``method``; returns merged (twin_flags, synthetic)."""
+    import json
+
+    synthetic: Dict[str, list] = {}
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        for name in RESULT_FIELDS:
+            value, target = saved[name], getattr(method, name)
+            if isinstance(value, dict):
+                for condition, values in value.items():
+                    target.setdefault(condition, []).extend(values)
+            else:
+                target.extend(value)
+        for label, (flagged, checked, smallest) in saved["synthetic"].items():
+            old = synthetic.get(label, [0, 0, 1.0])
+            synthetic[label] = [old[0] + flagged, old[1] + checked, min(old[2], smallest)]
+    if len(set(method.names)) != len(method.names):
+        raise SystemExit(f"the shards overlap: {sorted(n for n in set(method.names) if method.names.count(n) > 1)}")
+    return twin_flags_of(method), synthetic
+
+
+def print_pipeline(method: Method, twin_flags: Dict[str, tuple], synthetic: Dict[str, tuple]) -> None:
+    if method.names:
+        print(f"\npipeline clips ({len(method.names)}, 5 s, crop mode {PIPELINE_SIZE}x{PIPELINE_SIZE}, offline "
+              "backend), -log10 p per condition (found at >= 6):")
+        print("| condition | detected | weakest -log10 p (clip) | median -log10 p | payload read (CRC ok) | "
+              "transform found (most common) |")
+        print("|---|---|---|---|---|---|")
+        for c in method.scores:
             scores = np.array(method.scores[c])
             weakest = int(np.argmin(scores))
+            found = list(method.transforms[c])
+            common = max(set(found), key=found.count)
+            names = method.names if len(scores) == len(method.names) else [f"clip {i}" for i in range(len(scores))]
             print(f"| {c} | {100 * np.mean(method.hits[c]):.0f}% ({sum(method.hits[c])}/{len(scores)}) | "
-                  f"{scores[weakest]:.1f} ({method.names[weakest]}) | {np.median(scores):.1f} | "
-                  f"{100 * np.mean(method.payload_ok[c]):.0f}% |")
+                  f"{scores[weakest]:.1f} ({names[weakest]}) | {np.median(scores):.1f} | "
+                  f"{100 * np.mean(method.payload_ok[c]):.0f}% | {common} ({found.count(common)}/{len(found)}) |")
         print(f"PSNR marked vs unmarked pipeline frames, dB: min {min(method.psnr):.2f} / mean {np.mean(method.psnr):.2f}")
         print(f"embed (pipeline's own watermark stage) ms/frame: median {np.median(method.embed_ms):.2f}, "
               f"max {max(method.embed_ms):.2f}")
-        print(f"detect a 5-s tool MP4 (decode + detect), s: median {np.median(method.detect_s):.2f}, "
+        print(f"detect a 5-s tool MP4 (decode + detect, public key), s: median {np.median(method.detect_s):.2f}, "
               f"max {max(method.detect_s):.2f}")
-        print(f"unmarked twins flagged: {sum(p <= 1e-6 for p in twin_p)}/{len(twin_p)} "
-              f"(smallest p {min(twin_p):.3g})")
-    if args.clean:
-        print(f"synthetic clean clips flagged: {synthetic[0]}/{synthetic[1]} (smallest p {synthetic[2]:.3g})")
+        print(f"detect a 5-s tool MP4 (decode + detect, public key and private key A), s: median "
+              f"{np.median(method.detect_two_keys_s):.2f}, max {max(method.detect_two_keys_s):.2f}")
+        print(f"wrong key matched: private key A on public-marked clips {sum(method.cross_public)}/"
+              f"{len(method.cross_public)}; public key or key B on A-marked clips {sum(method.cross_private)}/"
+              f"{len(method.cross_private)}")
+    for label, (flagged, checked, smallest) in twin_flags.items():
+        print(f"unmarked twins flagged ({label}): {flagged}/{checked} (smallest p {smallest:.3g})")
+    for label, (flagged, checked, smallest) in synthetic.items():
+        print(f"synthetic clean clips flagged ({label}): {flagged}/{checked} (smallest p {smallest:.3g})")
+
+
+def false_positives_two_keys(photos: Dict[str, np.ndarray], count: int, folder: Path) -> Dict[str, tuple]:
+    """Clean 2-s clips as :func:`false_positives` (half of them from mirrored photos), H.264 CRF 23, checked with
+    the public key and with KEY_A; ``{key label: (flagged, checked, smallest p)}``."""
+    rng = np.random.default_rng(1)
+    names = list(photos)
+    p = {"public": [], "private A": []}
+    for i in range(count):
+        photo = photos[names[i % len(names)]]
+        if rng.random() < 0.5:
+            photo = photo[:, ::-1]
+        photo = np.clip(photo * rng.uniform(0.8, 1.2, 3) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
+        photo = np.roll(photo, (int(rng.integers(0, 64)), int(rng.integers(0, 64))), axis=(0, 1))
+        clip = moving_clip(np.ascontiguousarray(photo), CLEAN_SECONDS * FPS, seed=1000 + i)
+        detector = WatermarkDetector()
+        detector.add(_read(write_video(folder / "clean.mp4", clip, FPS, crf=PLATFORM_CRF)))
+        p["public"].append(detector.result(DEFAULT_KEY).p_value)
+        p["private A"].append(detector.result(KEY_A).p_value)
+        if (i + 1) % 50 == 0:
+            print(f"  clean clips: {i + 1}/{count}", flush=True)
+    return {label: (sum(v <= 1e-6 for v in values), len(values), min(values)) for label, values in p.items()}
+
+
+def main_speed(clips: int) -> None:
+    """Embedding and detection cost on ``clips`` 5-s 256x256 clips: wall time and this process's CPU time
+    (``time.process_time``, all threads), which other jobs on a shared machine do not inflate."""
+    photos = face_photos()
+    embed_wall, embed_cpu, detect_wall, detect_cpu, two_wall, two_cpu = [], [], [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(list(photos)[:clips]):
+            clip = moving_clip(photos[name], SECONDS * FPS, seed=i)
+            marker = Watermarker(payload=PAYLOAD)
+            marker.embed(clip[:1])  # the tiled pattern is cached per frame size
+            wall, cpu = time.perf_counter(), time.process_time()
+            marked = marker.embed(clip)
+            embed_wall.append((time.perf_counter() - wall) * 1e3 / len(clip))
+            embed_cpu.append((time.process_time() - cpu) * 1e3 / len(clip))
+            path = write_video(Path(tmp) / "clip.mp4", marked, FPS)
+            for keys, walls, cpus in (([DEFAULT_KEY], detect_wall, detect_cpu),
+                                      ([DEFAULT_KEY, KEY_A], two_wall, two_cpu)):
+                wall, cpu = time.perf_counter(), time.process_time()
+                assert detect(path, keys=keys).watermarked
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+    print(f"speed on {len(embed_wall)} clips of {SECONDS} s, {SIZE}x{SIZE} @ {FPS} fps (median, max):")
+    print(f"| embed, ms per frame | wall {np.median(embed_wall):.2f}, {max(embed_wall):.2f} | "
+          f"CPU {np.median(embed_cpu):.2f}, {max(embed_cpu):.2f} |")
+    print(f"| detect a 5-s MP4 (decode + detect), public key, s | wall {np.median(detect_wall):.2f}, "
+          f"{max(detect_wall):.2f} | CPU {np.median(detect_cpu):.2f}, {max(detect_cpu):.2f} |")
+    print(f"| detect a 5-s MP4, public key + private key, s | wall {np.median(two_wall):.2f}, {max(two_wall):.2f} | "
+          f"CPU {np.median(two_cpu):.2f}, {max(two_cpu):.2f} |")
 
 
 def main() -> None:
@@ -471,7 +653,14 @@ def main() -> None:
     parser.add_argument("--lfw-from", type=int, default=0,
                         help="--source pipeline: start at this LFW face and skip the astronaut (extend a run)")
     parser.add_argument("--keep", help="--source pipeline: keep the rendered MP4s in this folder")
+    parser.add_argument("--save-results", help="--source pipeline: also save the per-clip results (JSON) here")
+    parser.add_argument("--combine", nargs="+", help="--source pipeline: print one table from several "
+                        "--save-results files (shards run in parallel with --lfw-from), run nothing")
+    parser.add_argument("--speed", type=int, metavar="N", help="only time embedding and detection on N clips")
     args = parser.parse_args()
+    if args.speed:
+        main_speed(args.speed)
+        return
     if args.source == "pipeline":
         if args.quick:
             args.clips, args.clean = 3, 20

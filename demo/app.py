@@ -261,7 +261,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
             face = face_image(limits, label="Face photo", elem_id="face", height=320)
             voice = gr.Audio(label="Voice clip", sources=["upload", "microphone"], type="filepath",
                              elem_id="voice")
-            transcript = gr.Textbox(label="Transcript (optional)", elem_id="transcript", lines=2,
+            transcript = gr.Textbox("", label="Transcript (optional)", elem_id="transcript", lines=2,
                                     placeholder="The words spoken in the clip, in English",
                                     info="The mouth follows these words, aligned to the voice; if they do not "
                                          "fit it, the voice alone drives the mouth")
@@ -375,7 +375,8 @@ def format_report(report: Any, name: Optional[str] = None) -> str:
     mark = report.watermark
     shown = name or Path(report.path).name
     if mark.found:
-        verdict = f"### Yes: `{shown}` carries the talking-head watermark"
+        key = getattr(report, "key", None)
+        verdict = f"### Yes: `{shown}` carries the talking-head watermark" + (f" ({key})" if key else "")
     else:
         verdict = f"### No talking-head watermark found in `{shown}`"
     lines = [verdict, "",
@@ -385,6 +386,11 @@ def format_report(report: Any, name: Optional[str] = None) -> str:
         payload = mark.payload
         lines.append(f"- payload: {payload.tool_name} {payload.version}, install id {payload.install_id}")
     lines.append(f"- synthetic label in the file: {'yes' if report.label_present else 'no'}")
+    c2pa = getattr(report, "c2pa", None)
+    if c2pa is not None:
+        state = "valid" if c2pa.signature_valid else "INVALID (changed after signing?)"
+        lines.append(f"- C2PA manifest: {state}, signed by {getattr(c2pa, 'signer', None) or 'an unnamed signer'}"
+                     f"{'' if c2pa.trusted else ' (not on a C2PA trust list)'}")
     if not mark.found and report.label_present:
         lines.append("- the label says synthetic but the mark is gone: the file was probably re-made from a "
                      "talking-head video")
@@ -432,6 +438,7 @@ def serve(settings: DemoSettings, host: Optional[str] = None, port: Optional[int
         os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
         atexit.register(shutil.rmtree, settings.gradio_temp_dir, True)
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
+    settings.apply_marking()
     pipelines = load_pipelines(settings)
     blocks = build_demo(pipelines, settings, video_driver=load_video_driver(settings, pipelines))
     atexit.register(blocks.talking_head_workspace.clear)
@@ -462,9 +469,11 @@ def _remove_user_files(blocks: gr.Blocks, settings: DemoSettings, gradio_temp: b
 
 def serve_from_args(args: Any) -> int:
     """Serve with the parsed flags of :mod:`talking_head.commands.demo_options` over the environment's settings."""
+    from talking_head.commands.provenance_options import marking_options
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     given = {"model": args.model, "fomm_model": args.fomm_model, "concurrency": args.concurrency,
-             "temp_dir": Path(args.temp_dir) if args.temp_dir else None}
+             "temp_dir": Path(args.temp_dir) if args.temp_dir else None, **marking_options(args)}
     settings = replace(DemoSettings.from_env(), **{k: v for k, v in given.items() if v is not None})  # flags win
     serve(settings, host=args.host, port=args.port, share=args.share)
     return 0

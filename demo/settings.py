@@ -21,6 +21,10 @@ ENV_MAX_IMAGE_PIXELS = "TALKING_HEAD_DEMO_MAX_IMAGE_PIXELS"
 ENV_MAX_AUDIO_SECONDS = "TALKING_HEAD_DEMO_MAX_AUDIO_SECONDS"
 ENV_MAX_VIDEO_SECONDS = "TALKING_HEAD_DEMO_MAX_VIDEO_SECONDS"
 ENV_MAX_FILE_MB = "TALKING_HEAD_DEMO_MAX_FILE_MB"
+#: Provenance: the operator's private watermark key file and C2PA signing chain / key (as for the CLI).
+ENV_WATERMARK_KEY = "TALKING_HEAD_WATERMARK_KEY"
+ENV_C2PA_CERT = "TALKING_HEAD_C2PA_CERT"
+ENV_C2PA_KEY = "TALKING_HEAD_C2PA_KEY"
 
 #: Defaults sized for a CPU Space: one job at a time, a minute of audio, a 16-megapixel photo.
 DEFAULT_CONCURRENCY = 1
@@ -67,6 +71,8 @@ class DemoSettings:
         queue_size: requests that may wait in the queue; more are turned away.
         limits: upload limits.
         keep_seconds: how long a finished job's folder is kept.
+        watermark_key: private watermark key file (``talking-head keygen``); ``None``: the public key.
+        c2pa_cert, c2pa_key: the operator's C2PA signing chain and key (PEM); ``None``: the local test certificate.
     """
 
     model: Optional[str] = None
@@ -76,6 +82,9 @@ class DemoSettings:
     queue_size: int = DEFAULT_QUEUE_SIZE
     limits: UploadLimits = field(default_factory=UploadLimits)
     keep_seconds: float = DEFAULT_KEEP_SECONDS
+    watermark_key: Optional[str] = None
+    c2pa_cert: Optional[str] = None
+    c2pa_key: Optional[str] = None
 
     def __post_init__(self) -> None:
         self.temp_dir = Path(self.temp_dir)
@@ -104,7 +113,25 @@ class DemoSettings:
             concurrency=_number(env, ENV_CONCURRENCY, DEFAULT_CONCURRENCY, int),
             queue_size=_number(env, ENV_QUEUE_SIZE, DEFAULT_QUEUE_SIZE, int),
             limits=limits,
+            watermark_key=env.get(ENV_WATERMARK_KEY) or None,
+            c2pa_cert=env.get(ENV_C2PA_CERT) or None,
+            c2pa_key=env.get(ENV_C2PA_KEY) or None,
         )
+
+    def apply_marking(self) -> None:
+        """Check the key file and the C2PA credentials now (a bad file stops the demo before it serves, with one
+        line), then hand them to every render and to the detect tab through their environment variables."""
+        from talking_head.provenance import read_key_file
+        from talking_head.provenance.c2pa_manifest import resolve_credentials
+
+        if self.watermark_key:
+            read_key_file(self.watermark_key)
+        if self.c2pa_cert or self.c2pa_key:
+            resolve_credentials(self.c2pa_cert, self.c2pa_key)
+        for name, value in ((ENV_WATERMARK_KEY, self.watermark_key), (ENV_C2PA_CERT, self.c2pa_cert),
+                            (ENV_C2PA_KEY, self.c2pa_key)):
+            if value:
+                os.environ[name] = str(value)
 
 
 def _number(env: Mapping[str, str], name: str, default, kind):

@@ -21,6 +21,7 @@ COMMANDS: List[str] = [
     "drive",  # photo + driving video -> video (issue 2)
     "convert_fomm",  # official FOMM checkpoint -> model folder (issue 2)
     "detect",  # is this video made by this tool? (issue 7)
+    "keygen",  # private watermark key (issue 16)
     "prepare",  # talking-face videos -> audio2kp training shards (issue 4)
     "synth_corpus",  # synthetic espeak-ng corpus for audio2kp (issue 4)
     "distill_audio2kp",  # photos + speech -> audio2kp shards through the FOMM motion bridge (issue 13)

@@ -37,7 +37,7 @@ from fomm_core.renderer import Renderer
 from .media.image import ImageLike, fit_square, load_image
 from .media.video_reader import iter_batches, probe_video, read_audio
 from .media.video_writer import DEFAULT_CRF, VideoWriter
-from .provenance import OutputMarks
+from .provenance import OutputMarks, PrivateKey
 
 #: Frames per network call unless told otherwise.
 DEFAULT_BATCH_SIZE = 8
@@ -231,6 +231,9 @@ def drive(
     crf: int = DEFAULT_CRF,
     device: Union[str, torch.device] = "cpu",
     watermark: bool = True,
+    watermark_key: Optional[Union[PathLike, PrivateKey]] = None,
+    c2pa_cert: Optional[PathLike] = None,
+    c2pa_key: Optional[PathLike] = None,
 ) -> Path:
     """Animate ``source_image`` with the motion of ``driving_video`` into ``output`` (MP4).
 
@@ -250,6 +253,10 @@ def drive(
         device: where a model loaded from a folder runs.
         watermark: embed the invisible provenance watermark, the "synthetic" label and the C2PA manifest
             (the default); ``False`` only for research that needs unmarked frames.
+        watermark_key: a private key file (``talking-head keygen``) or ``PrivateKey`` (default:
+            ``$TALKING_HEAD_WATERMARK_KEY``, else the public key).
+        c2pa_cert, c2pa_key: the operator's C2PA signing chain and key, PEM (default: ``$TALKING_HEAD_C2PA_CERT`` /
+            ``$TALKING_HEAD_C2PA_KEY``, else the local test certificate).
 
     Raises:
         InputError: unreadable image or video (missing, not an image/video, no frames, truncated), an
@@ -260,7 +267,7 @@ def drive(
     info = probe_video(driving_video)  # fail fast on a bad video, before any heavy work
     image = load_image(source_image)
     audio = read_audio(driving_video)
-    marks = OutputMarks.for_output(watermark)
+    marks = OutputMarks.for_output(watermark, watermark_key, c2pa_cert, c2pa_key)
     sign = functools.partial(marks.finalize, title=Path(output).name)
     with VideoWriter(output, info.fps, audio=audio, crf=crf, metadata=marks.tags, finalize=sign) as writer:
         renderer = load_renderer(model, device)

@@ -28,7 +28,7 @@ from .backends import Backend, fomm_backend, learned_backend, offline_backend, s
 from .faces import CropTransform, FacePaster, crop_for_face, find_face
 from .faces.paste import FEATHER_FRACTION
 from .model_index import BACKENDS, FOMM, INDEX_FILE, LEARNED, OFFLINE, bare_fomm_folder, inspect_folder
-from .provenance import OutputMarks
+from .provenance import OutputMarks, PrivateKey
 from .render_job import DEFAULT_BATCH_SIZE, ProgressCallback, RenderJob
 from .stage_times import StageTimes
 from .video_result import Video
@@ -209,6 +209,9 @@ class TalkingHead:
         fps: float = DEFAULT_FPS,
         size: Optional[int] = None,
         watermark: bool = True,
+        watermark_key: Optional[Union[str, os.PathLike, PrivateKey]] = None,
+        c2pa_cert: Optional[Union[str, os.PathLike]] = None,
+        c2pa_key: Optional[Union[str, os.PathLike]] = None,
         reference_video: Optional[Union[str, os.PathLike]] = None,
         progress: Optional[ProgressCallback] = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -237,6 +240,10 @@ class TalkingHead:
                 photo's own size), the square's side in ``crop`` mode (default: the renderer's resolution).
             watermark: embed the invisible provenance watermark and write the "synthetic" container label (on
                 by default; ``False`` only for research that needs unmarked frames, see the README's policy).
+            watermark_key: a private key file (``talking-head keygen``) or a ``PrivateKey``: the mark is then
+                found only with that key. Default: ``$TALKING_HEAD_WATERMARK_KEY``, else the public key.
+            c2pa_cert, c2pa_key: the operator's C2PA signing chain and private key (PEM), used by ``save``.
+                Default: ``$TALKING_HEAD_C2PA_CERT`` / ``$TALKING_HEAD_C2PA_KEY``, else the local test certificate.
             reference_video: reuse this video's head pose trajectory (learned backend only; looped back and
                 forth when shorter than the audio), still scaled by ``pose_scale``.
             progress: ``progress(frames_done, frames_total)`` after each rendered batch.
@@ -301,7 +308,7 @@ class TalkingHead:
         if mode == "full":  # the whole image animated as is is pasted with a hard edge (nothing to blend into)
             feather = 0.0 if whole_image else FEATHER_FRACTION
             paster = FacePaster(photo, transform, feather=feather, device=self.device)
-        marks = OutputMarks.for_output(watermark)
+        marks = OutputMarks.for_output(watermark, watermark_key, c2pa_cert, c2pa_key)
         frame_pixels = photo.shape[0] * photo.shape[1] if mode == "full" else int(size or renderer.image_size) ** 2
         batch_size = max(1, min(int(batch_size), MAX_BATCH_PIXELS // frame_pixels))
         job = RenderJob(

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 from fomm_core.errors import InputError
 from fomm_core.output_path import check_output_path
 from fomm_core.precision import AUTO, PRECISIONS
+from talking_head.commands.provenance_options import add_marking_arguments, marking_options
 from talking_head.provenance.label import NO_WATERMARK_HELP
 
 NAME = "animate"
@@ -75,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=list(PRECISIONS), default=AUTO,
                         help="FOMM networks' number format: auto (default: bf16 on CUDA and on CPUs with AMX or "
                              "AVX-512 BF16, else fp32), fp32 or bf16")
+    add_marking_arguments(parser)
     parser.add_argument("--threads", type=int,
                         help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, small machine)")
     parser.add_argument("--max-seconds", type=float, default=None,
@@ -98,6 +100,7 @@ def _cli_options(args: argparse.Namespace) -> Dict[str, object]:
         "blink_rate": args.blink_rate, "mode": args.mode, "face_index": args.face_index,
         "whole_image": args.whole_image, "fps": args.fps, "size": args.size, "watermark": args.watermark,
         "reference_video": args.reference_video, "detail": args.detail, "transcript": _transcript(args),
+        **marking_options(args),
     }
 
 

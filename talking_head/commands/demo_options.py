@@ -1,12 +1,14 @@
 """The flags of ``talking-head demo`` (and of ``python demo/app.py``, which reads the same ones).
 
-A leaf module: plain argparse, it imports nothing of ``demo``. Both ``talking_head.commands.demo`` and
+Plain argparse (plus the shared marking flags); it imports nothing of ``demo``. Both ``talking_head.commands.demo`` and
 ``demo.app`` import it, so neither imports the other's module to share the flags and no import circle forms.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from .provenance_options import add_marking_arguments
 
 HELP = "Serve the web demo: upload or record a face and a voice, get the talking video (Gradio)."
 
@@ -28,3 +30,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temp-dir", default=None,
                         help="folder for uploads and job files, cleaned up as jobs finish "
                              "(default: $TALKING_HEAD_DEMO_TMP or <system temp>/talking-head-demo)")
+    add_marking_arguments(parser)

@@ -6,6 +6,7 @@ import argparse
 
 from talking_head.commands import positive_int
 from fomm_core.precision import AUTO, PRECISIONS
+from talking_head.commands.provenance_options import add_marking_arguments, marking_options
 from talking_head.drive import DEFAULT_BATCH_SIZE, MAX_DETAIL_SIDE, DriveOptions, drive
 from talking_head.media.video_writer import DEFAULT_CRF
 from talking_head.provenance import NO_WATERMARK_HELP
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     parser.add_argument("--crf", type=int, default=DEFAULT_CRF, help="x264 quality (lower is better)")
     parser.add_argument("--no-watermark", action="store_true", help=NO_WATERMARK_HELP)
+    add_marking_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +65,6 @@ def run(args: argparse.Namespace) -> int:
         detail=args.detail,
     )
     out = drive(args.source, args.driving, args.output, args.model, options, progress, crf=args.crf, device=args.device,
-                watermark=not args.no_watermark)
+                watermark=not args.no_watermark, **marking_options(args))
     tqdm.write(f"wrote {out}")
     return 0

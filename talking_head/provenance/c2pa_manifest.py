@@ -31,6 +31,10 @@ SIGNER_DAYS = 3650
 _CHAIN_FILE = "chain.pem"
 _KEY_FILE = "signer-key.pem"
 _UNTRUSTED_CODE = "signingCredential.untrusted"
+#: Environment variables naming the operator's signing certificate chain (PEM: signer first, then its CA chain)
+#: and its private key (PEM, ES256 / P-256), used when ``--c2pa-cert`` / ``--c2pa-key`` are not given.
+CERT_ENV = "TALKING_HEAD_C2PA_CERT"
+KEY_ENV = "TALKING_HEAD_C2PA_KEY"
 
 PathLike = Union[str, os.PathLike]
 
@@ -44,22 +48,71 @@ class C2paCredentials:
 
     @classmethod
     def from_files(cls, chain_path: PathLike, key_path: PathLike) -> "C2paCredentials":
+        """Read and check the operator's credentials: the chain must hold PEM certificates, the key a PEM private
+        key that belongs to the first certificate (the signer). Any problem is one :class:`InputError` line."""
         try:
-            return cls(Path(chain_path).read_bytes(), Path(key_path).read_bytes())
+            credentials = cls(Path(chain_path).read_bytes(), Path(key_path).read_bytes())
+        except IsADirectoryError as exc:
+            raise InputError(f"C2PA credentials: {exc.filename} is a folder, not a PEM file") from None
         except OSError as exc:
             raise InputError(f"C2PA credentials: cannot read {exc.filename}: {exc.strerror}") from None
+        credentials.check(str(chain_path), str(key_path))
+        return credentials
+
+    def check(self, chain_name: str = "certificate", key_name: str = "key") -> None:
+        """Raise :class:`InputError` unless the chain parses, the key parses and the key matches the signer."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            certificates = x509.load_pem_x509_certificates(self.chain_pem)
+        except ValueError:
+            raise InputError(f"{chain_name}: not a PEM certificate chain (expected the signing certificate, then "
+                             "its CA certificates, as -----BEGIN CERTIFICATE----- blocks)") from None
+        try:
+            key = serialization.load_pem_private_key(self.private_key_pem, password=None)
+        except (ValueError, TypeError):
+            raise InputError(f"{key_name}: not an unencrypted PEM private key") from None
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        if (key.public_key().public_bytes(serialization.Encoding.PEM, public)
+                != certificates[0].public_key().public_bytes(serialization.Encoding.PEM, public)):
+            raise InputError(f"{key_name}: this private key does not belong to the first certificate in {chain_name}")
+
+    @property
+    def signer(self) -> str:
+        """The signing certificate's subject, e.g. ``CN=talking-head,O=...``."""
+        from cryptography import x509
+
+        return x509.load_pem_x509_certificates(self.chain_pem)[0].subject.rfc4514_string()
+
+
+def resolve_credentials(cert: Optional[PathLike] = None, key: Optional[PathLike] = None) -> Optional[C2paCredentials]:
+    """The operator's credentials from ``cert`` / ``key`` (both or neither), else from ``$TALKING_HEAD_C2PA_CERT`` /
+    ``$TALKING_HEAD_C2PA_KEY``; ``None`` means the local test certificate (made when the first video is signed)."""
+    if cert is None and key is None:
+        cert, key = os.environ.get(CERT_ENV) or None, os.environ.get(KEY_ENV) or None
+        where = f"${CERT_ENV} and ${KEY_ENV}"
+    else:
+        where = "--c2pa-cert and --c2pa-key"
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise InputError(f"C2PA credentials: give both {where} (the certificate chain and its private key), not one")
+    return C2paCredentials.from_files(cert, key)
 
 
 @dataclass(frozen=True)
 class C2paStatus:
     """What a C2PA reader says about a file. ``signature_valid``: the claim signature and content hashes check out;
     ``trusted``: the signer chains to a trust anchor the reader knows; ``ai_generated``: an action declares
-    trainedAlgorithmicMedia; ``generator``: the claim generator's name and version."""
+    trainedAlgorithmicMedia; ``generator``: the claim generator's name and version; ``signer``: who signed (the
+    signing certificate's common name and organisation, as the manifest's signature info gives them)."""
 
     signature_valid: bool
     trusted: bool
     ai_generated: bool
     generator: Optional[str]
+    signer: Optional[str] = None
 
 
 def _write_atomic(path: Path, data: bytes, mode: Optional[int] = None) -> None:
@@ -67,7 +120,13 @@ def _write_atomic(path: Path, data: bytes, mode: Optional[int] = None) -> None:
         tmp.write_bytes(data)
 
 
-def _make_test_chain() -> tuple[bytes, bytes]:
+#: Names in the local test certificates.
+TEST_SIGNER_NAME = "talking-head"
+TEST_ORGANIZATION = "talking-head local test signer"
+
+
+def _make_test_chain(signer_name: str = TEST_SIGNER_NAME, organization: str = TEST_ORGANIZATION) -> tuple[bytes, bytes]:
+    """A fresh test CA and an ES256 signing certificate it issued: ``(chain PEM, signer key PEM)``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -75,7 +134,7 @@ def _make_test_chain() -> tuple[bytes, bytes]:
 
     def name(common: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "talking-head local test signer")])
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
 
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=SIGNER_DAYS)
@@ -87,7 +146,7 @@ def _make_test_chain() -> tuple[bytes, bytes]:
         .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256()))
-    signer = (x509.CertificateBuilder().subject_name(name("talking-head")).issuer_name(ca.subject)
+    signer = (x509.CertificateBuilder().subject_name(name(signer_name)).issuer_name(ca.subject)
               .public_key(signer_key.public_key()).serial_number(x509.random_serial_number())
               .not_valid_before(start).not_valid_after(end)
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -173,4 +232,7 @@ def read_c2pa(path: PathLike) -> Optional[C2paStatus]:
              for action in assertion.get("data", {}).get("actions") or [])
     state = report.get("validation_state", "")
     valid = state in ("Valid", "Trusted") and not (codes - {_UNTRUSTED_CODE})
-    return C2paStatus(valid, state == "Trusted", ai, generator)
+    info = manifest.get("signature_info") or {}
+    names = [str(info[k]) for k in ("common_name", "issuer") if info.get(k)]
+    signer = f"{names[0]} ({names[1]})" if len(names) == 2 else (names[0] if names else None)
+    return C2paStatus(valid, state == "Trusted", ai, generator, signer)

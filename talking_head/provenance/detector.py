@@ -32,7 +32,13 @@ frame's top-left corner), :data:`NEAR_SHARE` spread over the small shifts of a l
 valid by the weighted Bonferroni inequality: ``P(p <= t) <= sum_d P(p_d <= t pi_d) <= sum_d t pi_d = t``. The
 mark counts as found when ``p <= FALSE_POSITIVE_RATE`` (1e-6 per file), i.e. ``z >= 5.11`` at shift (0, 0),
 ``z >= 6.21`` at a small shift and ``z >= 6.81`` anywhere (it was ``z >= 6.86`` at every shift with the plain
-union bound and Hoeffding). The bound holds for any video and for any whitening, floor or prior fixed
+union bound and Hoeffding). Mirror and rotation (:mod:`.transforms`): the same statistic is computed for each
+hypothesis ``t`` (the clip's whitened sum mirrored and/or rotated back before folding; a function of the content
+only, so the bound above holds for each ``(t, d)``), and each pair gets the prior ``pi_t * pi_d`` (``pi_t`` from
+:func:`~talking_head.provenance.transforms.transform_log_prior`, summing to 1), so that ``p = min(1, min_{t,d}
+p_{t,d} / (pi_t pi_d))`` is valid by the same inequality. With the search, the thresholds become z >= 5.21 /
+6.28 / 6.89 for the unchanged file (origin / small shift / anywhere), 5.46 / 6.49 / 7.08 mirrored and
+6.00 / 6.96 / 7.51 rotated. The bound holds for any video and for any whitening, floor or prior fixed
 without looking at the key's signs (they were tuned on marked clips, which does not touch validity); the tests
 check it against many random keys and ``bench/watermark_robustness.py`` against 500 clean clips.
 """
@@ -47,8 +53,10 @@ from typing import Iterable, Optional
 import numpy as np
 
 from .masking import highpass_and_activity, luma
+from .keys import AnyKey
 from .pattern import DEFAULT_KEY, TILE, KeyedPattern, keyed_pattern
 from .payload import Payload
+from .transforms import IDENTITY, Transform, transform_log_prior, undo_transform
 
 #: Decision level: the false-positive probability per file is at most this, by construction.
 FALSE_POSITIVE_RATE = 1e-6
@@ -78,7 +86,8 @@ class WatermarkResult:
     ``found``: p_value <= FALSE_POSITIVE_RATE. ``p_value`` in [0, 1] (an upper bound on the chance that an unmarked
     file scores this high; may underflow to 0.0 for strong marks, ``log10_p_value`` does not). ``z``: the
     normalised correlation at ``shift``, the tile offset (dy, dx) with the smallest p-value; ``payload``: decoded
-    message or None when not found or its CRC fails; ``frames``: frames looked at.
+    message or None when not found or its CRC fails; ``frames``: frames looked at; ``transform``: the
+    mirror/rotation hypothesis with the smallest p-value (what the file underwent, if marked).
     """
 
     found: bool
@@ -88,6 +97,7 @@ class WatermarkResult:
     shift: tuple[int, int]
     payload: Optional[Payload]
     frames: int
+    transform: Transform = IDENTITY
 
 
 def fold_frame(frame: np.ndarray) -> np.ndarray:
@@ -159,6 +169,30 @@ def shift_log_p_values(scores: np.ndarray) -> np.ndarray:
     return math.log(RADEMACHER_TAIL_CONSTANT) + log_ndtr(-scores) - shift_log_prior()
 
 
+@lru_cache(maxsize=1)
+def _prior_levels() -> tuple:
+    """The shift prior takes three values (origin, near, far): ``((flat indices, log prior), ...)`` per level."""
+    log_prior = shift_log_prior()
+    levels = []
+    for value in np.unique(log_prior):
+        levels.append((np.flatnonzero(log_prior == value), float(value)))
+    return tuple(levels)
+
+
+def best_shift(scores: np.ndarray) -> tuple[float, int]:
+    """``(min_d log(p_d / pi_d), flat index of that d)`` for ``(TILE, TILE)`` z scores: the same as the minimum of
+    :func:`shift_log_p_values`, computed on the largest z of each prior level only (p_d falls as z_d grows)."""
+    from scipy.special import log_ndtr
+
+    best = None
+    for flat, log_prior in _prior_levels():
+        index = int(flat[np.argmax(scores.flat[flat])])
+        log_p = math.log(RADEMACHER_TAIL_CONSTANT) + float(log_ndtr(-scores.flat[index])) - log_prior
+        if best is None or log_p < best[0]:
+            best = (log_p, index)
+    return best
+
+
 def _read_bits(pattern: KeyedPattern, spectrum: np.ndarray, shift: tuple[int, int]) -> list[int]:
     bits = []
     for bins, signs in zip(pattern.bit_bins, pattern.bit_signs):
@@ -169,42 +203,73 @@ def _read_bits(pattern: KeyedPattern, spectrum: np.ndarray, shift: tuple[int, in
     return bits
 
 
+def _accumulate(sums: dict, size: tuple, image: np.ndarray) -> None:
+    if size in sums:
+        sums[size] += image
+    else:
+        sums[size] = image.astype(np.float64)
+
+
 class WatermarkDetector:
     """Accumulates frames of one clip (streaming) and decides at the end.
 
     ``detector.add(batch)`` with ``(B, H, W, 3)`` or ``(H, W, 3)`` uint8 RGB, any number of times (frame sizes
-    may differ), then ``detector.result()``.
+    may differ), then ``detector.result()`` (the detector's key) or ``detector.result(key)`` for any other key:
+    the frames are decoded and whitened once, whatever the number of keys tried.
+
+    The whitened frames are summed at full size (one ``(H, W)`` float64 sum per frame size), so that mirrored
+    and rotated hypotheses (:mod:`~talking_head.provenance.transforms`) transform the sum once per clip, not
+    every frame.
     """
 
-    def __init__(self, key: str | bytes = DEFAULT_KEY):
-        self.pattern = keyed_pattern(key)
-        self._folded = np.zeros((TILE, TILE), np.float64)  # for detection
-        self._payload_folded = np.zeros((TILE, TILE), np.float64)  # for reading the payload
+    def __init__(self, key: AnyKey = DEFAULT_KEY):
+        self.key = key
+        self._sums: dict[tuple[int, int], np.ndarray] = {}  # (H, W) -> (H, W) float64, detection whitening
+        self._payload_sums: dict[tuple[int, int], np.ndarray] = {}  # the same, payload whitening
+        self._folds: dict[Transform, np.ndarray] = {}  # cache: transform -> rfft2 of the fold
         self._frames = 0
 
     def add(self, frames: np.ndarray) -> None:
         frames = np.asarray(frames)
         for frame in frames[None] if frames.ndim == 3 else frames:
-            detection, payload = fold_frame_twice(frame)
-            self._folded += detection
-            self._payload_folded += payload
+            residual, activity = highpass_and_activity(luma(frame))
+            size = residual.shape
+            _accumulate(self._sums, size, residual / (activity + ACTIVITY_FLOOR))
+            _accumulate(self._payload_sums, size, residual / (activity + PAYLOAD_ACTIVITY_FLOOR))
             self._frames += 1
+        self._folds.clear()
 
-    def result(self) -> WatermarkResult:
-        spectrum = np.fft.rfft2(self._folded)  # (TILE, TILE // 2 + 1)
-        scores = _sync_scores(self.pattern, spectrum)
-        log_p = shift_log_p_values(scores)  # (TILE, TILE)
-        flat = int(np.argmin(log_p))
-        z = float(scores.flat[flat])
-        shift = tuple(int(v) for v in np.unravel_index(flat, scores.shape))
-        log10_p = min(0.0, float(log_p.flat[flat]) / math.log(10.0))
+    def _spectrum(self, transform: Transform) -> np.ndarray:
+        """rfft2 ``(TILE, TILE // 2 + 1)`` of the fold of the sums undone by ``transform``."""
+        if transform not in self._folds:
+            folded = sum((_fold(undo_transform(total, transform)) for total in self._sums.values()),
+                         np.zeros((TILE, TILE)))
+            self._folds[transform] = np.fft.rfft2(folded)
+        return self._folds[transform]
+
+    def result(self, key: Optional[AnyKey] = None) -> WatermarkResult:
+        """The verdict for ``key`` (default: the detector's own key) over every transform and shift."""
+        pattern = keyed_pattern(self.key if key is None else key)
+        best = None
+        for transform, log_share in transform_log_prior().items():
+            scores = _sync_scores(pattern, self._spectrum(transform))  # (TILE, TILE)
+            log_p, flat = best_shift(scores)
+            log_p -= log_share
+            if best is None or log_p < best[0]:
+                best = (log_p, float(scores.flat[flat]), flat, transform)
+        log_p_min, z, flat, transform = best
+        shift = tuple(int(v) for v in np.unravel_index(flat, (TILE, TILE)))
+        log10_p = min(0.0, log_p_min / math.log(10.0))
         found = self._frames > 0 and log10_p <= math.log10(FALSE_POSITIVE_RATE)
-        payload_spectrum = np.fft.rfft2(self._payload_folded)  # (TILE, TILE // 2 + 1)
-        payload = Payload.from_bits(_read_bits(self.pattern, payload_spectrum, shift)) if found else None
-        return WatermarkResult(bool(found), 10.0 ** log10_p, log10_p, z, shift, payload, self._frames)
+        payload = None
+        if found:
+            folded = sum((_fold(undo_transform(total, transform)) for total in self._payload_sums.values()),
+                         np.zeros((TILE, TILE)))
+            payload = Payload.from_bits(_read_bits(pattern, np.fft.rfft2(folded), shift))
+        return WatermarkResult(bool(found), 10.0 ** log10_p, log10_p, z, shift, payload, self._frames, transform)
 
 
-def detect_frames(frames: Iterable[np.ndarray], key: str | bytes = DEFAULT_KEY) -> WatermarkResult:
+def detect_frames(frames: Iterable[np.ndarray], key: AnyKey = DEFAULT_KEY) -> WatermarkResult:
     """Detect in an iterable of frame batches ``(B, H, W, 3)`` or frames ``(H, W, 3)``, uint8 RGB."""
     detector = WatermarkDetector(key)
     for batch in frames:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from fomm_core.errors import InputError
 
 from .c2pa_manifest import C2paStatus, read_c2pa
 from .detector import WatermarkDetector, WatermarkResult
+from .keys import KEY_ENV, AnyKey, key_name, read_key_file
 from .label import has_synthetic_label
 from .pattern import DEFAULT_KEY
 
@@ -26,7 +27,9 @@ class DetectionReport:
 
     ``kind``: "video" or "image"; ``watermark``: the :class:`WatermarkResult` (found, p_value, payload...);
     ``label_present``: the file's tags say it is synthetic; ``tags``: the container / image text tags read;
-    ``c2pa``: the C2PA manifest's status, None when the file has none.
+    ``c2pa``: the C2PA manifest's status, None when the file has none; ``key``: the name of the key whose mark was
+    found ("public key", "private key <fingerprint>"), None when none was; ``results``: ``(key name, result)``
+    for every key tried, in order. ``watermark`` is the matching key's result (else the smallest p-value's).
     """
 
     path: str
@@ -35,6 +38,8 @@ class DetectionReport:
     label_present: bool
     tags: dict
     c2pa: Optional[C2paStatus] = None
+    key: Optional[str] = None
+    results: tuple = ()
 
     @property
     def watermarked(self) -> bool:
@@ -68,8 +73,19 @@ def _video_tags(path: Path) -> dict:
         return {}
 
 
-def detect(path: Union[str, os.PathLike], key: Union[str, bytes] = DEFAULT_KEY) -> DetectionReport:
+def default_keys() -> list:
+    """The keys tried when none are given: the public key, then ``$TALKING_HEAD_WATERMARK_KEY``'s key if set."""
+    env = os.environ.get(KEY_ENV)
+    return [DEFAULT_KEY] + ([read_key_file(env)] if env else [])
+
+
+def detect(path: Union[str, os.PathLike], key: Optional[AnyKey] = None,
+           keys: Optional[Sequence[AnyKey]] = None) -> DetectionReport:
     """Check one video (any format PyAV decodes, e.g. MP4) or image (any format Pillow reads).
+
+    ``keys``: every key to try (the frames are decoded once); ``key``: just this one; neither:
+    :func:`default_keys`. Each key's verdict has its own false-positive bound (1e-6); trying n keys, the chance
+    that an unmarked file matches any of them is at most n * 1e-6.
 
     Raises :class:`InputError` for a missing, empty, truncated or unreadable file (never returns a verdict for it).
     """
@@ -82,7 +98,10 @@ def detect(path: Union[str, os.PathLike], key: Union[str, bytes] = DEFAULT_KEY) 
         raise InputError(f"{path}: is a folder, not a video or image file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
-    detector = WatermarkDetector(key)
+    tried = list(keys) if keys is not None else ([key] if key is not None else default_keys())
+    if not tried:
+        raise InputError("detect: no watermark key to try")
+    detector = WatermarkDetector(tried[0])
     image_tags = _image_tags(path)
     if image_tags is not None:
         detector.add(load_image(path, max_side=IMAGE_MAX_SIDE))
@@ -91,4 +110,8 @@ def detect(path: Union[str, os.PathLike], key: Union[str, bytes] = DEFAULT_KEY) 
         for batch in iter_batches(path, DETECT_BATCH):
             detector.add(batch)
         kind, tags = "video", _video_tags(path)
-    return DetectionReport(str(path), kind, detector.result(), has_synthetic_label(tags), tags, read_c2pa(path))
+    results = tuple((key_name(k), detector.result(k)) for k in tried)
+    matched = [(name, r) for name, r in results if r.found]
+    name, best = min(matched or results, key=lambda item: item[1].log10_p_value)
+    return DetectionReport(str(path), kind, best, has_synthetic_label(tags), tags, read_c2pa(path),
+                           name if matched else None, results)

@@ -17,7 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
+from .keys import DEFAULT_KEY, PrivateKey
 from .payload import PAYLOAD_BITS
+
+__all__ = ["DEFAULT_KEY", "TILE", "KeyedPattern", "band_bins", "keyed_pattern", "tiled"]
 
 #: Tile side in pixels (the pattern's period).
 TILE = 128
@@ -26,11 +29,13 @@ BAND_LOW = 0.04
 BAND_HIGH = 0.22
 #: Fraction of the band's frequencies that carry the sync signs (the rest carry the payload).
 SYNC_FRACTION = 0.7
-#: The public default key: anyone can detect talking-head's own mark with it.
-DEFAULT_KEY = "talking-head/provenance/v1"
 
 
-def _seed(key: str | bytes) -> int:
+def _seed(key) -> int:
+    """Seed of the pattern of ``key``: a :class:`~talking_head.provenance.keys.PrivateKey`'s HMAC-SHA256 seed, or
+    SHA-256 of a string/bytes key (the public key and shared string keys)."""
+    if isinstance(key, PrivateKey):
+        return key.pattern_seed()
     raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     if not raw:
         raise ValueError("watermark key must not be empty")
@@ -79,8 +84,10 @@ class KeyedPattern:
 
 
 @lru_cache(maxsize=8)
-def keyed_pattern(key: str | bytes) -> KeyedPattern:
-    """Split the band between sync and payload bits and draw the signs, all from ``key`` (deterministic)."""
+def keyed_pattern(key) -> KeyedPattern:
+    """Split the band between sync and payload bits and draw the signs, all from ``key`` (deterministic).
+
+    ``key``: a string/bytes key (the public :data:`DEFAULT_KEY`) or a ``PrivateKey``."""
     rng = np.random.Generator(np.random.PCG64(_seed(key)))
     bins = rng.permutation(band_bins())
     n_sync = int(round(SYNC_FRACTION * bins.size))

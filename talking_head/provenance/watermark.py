@@ -70,17 +70,22 @@ class Watermarker:
 
     def embed_frame(self, frame: np.ndarray) -> np.ndarray:
         """One ``(H, W, 3)`` uint8 RGB frame -> the watermarked frame, same shape and dtype."""
+        import cv2
+
         s = self.strength
         _, activity = highpass_and_activity(luma(frame))  # (H, W) float32 >= 0
         gain = np.clip(activity * (1.0 / s.reference_activity), s.min_gain, s.max_gain)
         delta = (s.amplitude * gain) * self._pattern(*frame.shape[:2])  # (H, W) float32, luma levels
         max_mse = _PEAK ** 2 / 10.0 ** (s.min_psnr_db / 10.0)
-        mse = float(np.mean(delta * delta))
+        flat = delta.ravel()
+        mse = float(np.dot(flat, flat)) / flat.size
         if mse > max_mse:
             delta *= math.sqrt(max_mse / mse)
-        step = np.rint(delta).astype(np.int16)  # (H, W)
-        out = frame.astype(np.int16) + step[:, :, None]  # (H, W, 3)
-        return np.clip(out, 0, 255).astype(np.uint8)
+        step = np.rint(delta)  # (H, W) float32, whole levels
+        # frame + step clipped to [0, 255], as saturating uint8 adds and subtracts (same result, no int16 copies)
+        up = cv2.cvtColor(np.clip(step, 0, _PEAK).astype(np.uint8), cv2.COLOR_GRAY2RGB)  # (H, W, 3)
+        down = cv2.cvtColor(np.clip(-step, 0, _PEAK).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+        return cv2.subtract(cv2.add(np.ascontiguousarray(frame), up), down)
 
     def embed(self, frames: np.ndarray, start_index: int = 0) -> np.ndarray:
         """Watermark a batch ``(B, H, W, 3)`` (or one ``(H, W, 3)``) uint8 RGB; returns a new array, same shape.

@@ -35,7 +35,7 @@ def test_api_lists_animate_with_optional_controls(client):
     assert not params[0]["parameter_has_default"] and not params[1]["parameter_has_default"]
     controls = {p["parameter_name"]: p for p in params[2:]}
     assert {"pose_scale", "expression_scale", "still_head", "blink_rate", "seed", "mode", "fps", "size"} <= set(controls)
-    assert all(p["parameter_has_default"] for p in controls.values())
+    assert all(p["parameter_has_default"] for p in controls.values()), [n for n, p in controls.items() if not p["parameter_has_default"]]
     assert controls["fps"]["parameter_default"] == 25 and controls["mode"]["parameter_default"] == "full"
 
 
