@@ -65,6 +65,8 @@ class FommRenderer:
     keypoint_space = FOMM_KEYPOINT_SPACE
     needs_face_landmarks = False
     can_detect = True
+    renders_native_window = False  # the networks work at image_size; detail comes through with_detail
+    carries_detail = True
 
     def __init__(self, model: FommModel, precision: str = FP32):
         self.model = model.eval()
@@ -72,6 +74,10 @@ class FommRenderer:
         self.requested_precision = precision
         self.precision = resolve_precision(precision, self.device)
         self._apply_memory_format()
+
+    def window_size(self, side: int) -> int:
+        """The networks' resolution, whatever the window (see :meth:`with_detail` for full-resolution output)."""
+        return self.image_size
 
     def set_precision(self, precision: str = AUTO) -> "FommRenderer":
         """Choose ``"auto"``, ``"fp32"`` or ``"bf16"`` (resolved for the model's current device; call again after

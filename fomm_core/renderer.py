@@ -25,6 +25,10 @@ class Renderer(Protocol):
         needs_face_landmarks: its keypoints are face landmarks: :meth:`prepare` needs a face in the source
             (and takes the landmarks when the caller already found them); it cannot animate a faceless image.
         can_detect: :meth:`detect` finds its keypoints in any frame (so a video's motion can be read).
+        renders_native_window: it renders any window size (:meth:`window_size`), so in full mode the face window
+            is handed over at the photo's own resolution instead of ``image_size``.
+        carries_detail: :meth:`with_detail` carries a full-resolution window's fine texture along its motion
+            (frames come out at the window's size).
         device: where its networks run.
     """
 
@@ -32,6 +36,8 @@ class Renderer(Protocol):
     image_size: int
     needs_face_landmarks: bool
     can_detect: bool
+    renders_native_window: bool
+    carries_detail: bool
 
     @property
     def device(self) -> torch.device:
@@ -54,3 +60,14 @@ class Renderer(Protocol):
 
     def to(self, device: Union[str, torch.device]) -> "Renderer":
         """Move the renderer's networks to ``device``; returns ``self``."""
+
+    def set_precision(self, precision: str) -> "Renderer":
+        """Number format of its networks: ``"auto"``, ``"fp32"`` or ``"bf16"`` (a no-op without networks)."""
+
+    def window_size(self, side: int) -> int:
+        """Pixels at which a face window of ``side`` photo pixels is rendered (``image_size`` unless
+        ``renders_native_window``)."""
+
+    def with_detail(self, state: Any, window: Tensor) -> Any:
+        """``state`` that also carries ``window`` ``(1, 3, S, S)`` in [0, 1], the source at full resolution
+        (only when ``carries_detail``; otherwise :class:`~fomm_core.errors.InputError`)."""

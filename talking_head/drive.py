@@ -283,7 +283,7 @@ def drive(
             with torch.inference_mode():
                 state = renderer.prepare(source)
                 side = min(min(image.shape[:2]), MAX_DETAIL_SIDE)
-                if options.detail and hasattr(renderer, "with_detail") and side > renderer.image_size:
+                if options.detail and renderer.carries_detail and side > renderer.image_size:
                     state = renderer.with_detail(state, to_tensor(fit_square(image, side)[None], device))
             track = driving_track(renderer, driving_video, options.batch_size, progress)
             initial = best_frame(state.keypoints, track) if options.find_best_frame else 0

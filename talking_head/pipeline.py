@@ -73,9 +73,7 @@ class TalkingHead:
     def _set_renderer_precision(self) -> None:
         """A FOMM renderer runs in ``self.precision`` (``"auto"``: bf16 on CUDA and on CPUs with AMX /
         AVX-512 BF16, else fp32); the offline renderer has no precision setting."""
-        setter = getattr(self.backend.renderer, "set_precision", None)
-        if callable(setter):
-            setter(self.precision)
+        self.backend.renderer.set_precision(self.precision)
 
     @classmethod
     def from_pretrained(
@@ -289,7 +287,7 @@ class TalkingHead:
             source = source.to(self.device, torch.float32) / MAX_PIXEL
             state = self.backend.prepare(source, None if landmarks is None else transform.to_crop(landmarks))
             out_side = transform.side if mode == "full" else int(size or renderer.image_size)
-            if detail and hasattr(renderer, "with_detail") and out_side > renderer.image_size:
+            if detail and renderer.carries_detail and out_side > renderer.image_size:
                 state = renderer.with_detail(state, _window(photo, transform, out_side, self.device))
         with times.measure("drive"), self._autocast():
             extra = {}
@@ -352,10 +350,9 @@ def _native_window(transform: CropTransform, renderer) -> CropTransform:
     """In full mode, a renderer that can render any window size (``window_size(side) -> pixels``) is handed
     the face window at the photo's own resolution (up to its limit), so the frames carry the photo's detail
     and nothing is resampled on the way back; other renderers keep their fixed ``image_size``."""
-    sizer = getattr(renderer, "window_size", None)
-    if not callable(sizer):
+    if not renderer.renders_native_window:
         return transform
-    return dataclasses.replace(transform, size=int(sizer(transform.side)))
+    return dataclasses.replace(transform, size=int(renderer.window_size(transform.side)))
 
 
 def _frame_count(voice: Audio, fps: float) -> int:

@@ -121,6 +121,8 @@ class LandmarkWarpRenderer:
     keypoint_space = KEYPOINT_SPACE
     needs_face_landmarks = True
     can_detect = False
+    renders_native_window = True  # the warp samples the photo itself: any window size
+    carries_detail = False  # nothing to carry: the output already is the warped photo
     #: It runs on the CPU (NumPy and small torch ops), wherever the other models are.
     device = torch.device("cpu")
 
@@ -138,6 +140,14 @@ class LandmarkWarpRenderer:
     def detect(self, images: Tensor) -> Keypoints:
         """Not available: the landmark renderer cannot read a video's motion (``can_detect`` is false)."""
         raise InputError("the offline renderer cannot read keypoints from video frames (a learned FOMM model can)")
+
+    def set_precision(self, precision: str) -> "LandmarkWarpRenderer":
+        """No networks, so no number format to choose; returns ``self``."""
+        return self
+
+    def with_detail(self, state: LandmarkSourceState, window: Tensor) -> LandmarkSourceState:
+        """Not available (``carries_detail`` is false): the offline renderer renders the window itself."""
+        raise InputError("the offline renderer renders the face window at full resolution itself; no detail to carry")
 
     def window_size(self, side: int) -> int:
         """Resolution (pixels) at which a face window of ``side`` photo pixels is rendered: its own, up to
