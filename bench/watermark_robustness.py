@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterator, List
 
 import cv2
 import numpy as np
@@ -265,12 +265,11 @@ def run_method(method: Method, clips: Dict[str, np.ndarray], folder: Path) -> No
                                                       for c in CONDITIONS), flush=True)
 
 
-def false_positives(method: Method, photos: Dict[str, np.ndarray], count: int, folder: Path) -> tuple:
-    """Clean 2-s clips from the photos and their crops/flips/colour changes, H.264 at CRF 23; returns
-    (flagged, checked, worst p-value or None)."""
+def clean_clips(photos: Dict[str, np.ndarray], count: int, folder: Path) -> Iterator[np.ndarray]:
+    """``count`` clean 2-s clips, decoded ``(T, H, W, 3)`` uint8: the photos in turn, half of them mirrored, with a
+    random colour change and shift, in small motion, through H.264 at CRF 23. The same sequence every call."""
     rng = np.random.default_rng(1)
     names = list(photos)
-    flagged, worst = 0, 1.0
     for i in range(count):
         photo = photos[names[i % len(names)]]
         if rng.random() < 0.5:
@@ -278,7 +277,14 @@ def false_positives(method: Method, photos: Dict[str, np.ndarray], count: int, f
         photo = np.clip(photo * rng.uniform(0.8, 1.2, 3) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
         photo = np.roll(photo, (int(rng.integers(0, 64)), int(rng.integers(0, 64))), axis=(0, 1))
         clip = moving_clip(np.ascontiguousarray(photo), CLEAN_SECONDS * FPS, seed=1000 + i)
-        frames = _read(write_video(folder / "clean.mp4", clip, FPS, crf=PLATFORM_CRF))
+        yield _read(write_video(folder / "clean.mp4", clip, FPS, crf=PLATFORM_CRF))
+
+
+def false_positives(method: Method, photos: Dict[str, np.ndarray], count: int, folder: Path) -> tuple:
+    """Clean 2-s clips from the photos and their crops/flips/colour changes, H.264 at CRF 23; returns
+    (flagged, checked, worst p-value or None)."""
+    flagged, worst = 0, 1.0
+    for frames in clean_clips(photos, count, folder):
         if method.name.startswith("spread"):
             result = detect_frames([frames])
             flagged += result.found
@@ -589,20 +595,12 @@ def print_pipeline(method: Method, twin_flags: Dict[str, tuple], synthetic: Dict
 
 
 def false_positives_two_keys(photos: Dict[str, np.ndarray], count: int, folder: Path) -> Dict[str, tuple]:
-    """Clean 2-s clips as :func:`false_positives` (half of them from mirrored photos), H.264 CRF 23, checked with
+    """The clean clips of :func:`clean_clips` (half of them from mirrored photos), checked with
     the public key and with KEY_A; ``{key label: (flagged, checked, smallest p)}``."""
-    rng = np.random.default_rng(1)
-    names = list(photos)
     p = {"public": [], "private A": []}
-    for i in range(count):
-        photo = photos[names[i % len(names)]]
-        if rng.random() < 0.5:
-            photo = photo[:, ::-1]
-        photo = np.clip(photo * rng.uniform(0.8, 1.2, 3) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
-        photo = np.roll(photo, (int(rng.integers(0, 64)), int(rng.integers(0, 64))), axis=(0, 1))
-        clip = moving_clip(np.ascontiguousarray(photo), CLEAN_SECONDS * FPS, seed=1000 + i)
+    for i, frames in enumerate(clean_clips(photos, count, folder)):
         detector = WatermarkDetector()
-        detector.add(_read(write_video(folder / "clean.mp4", clip, FPS, crf=PLATFORM_CRF)))
+        detector.add(frames)
         p["public"].append(detector.result(DEFAULT_KEY).p_value)
         p["private A"].append(detector.result(KEY_A).p_value)
         if (i + 1) % 50 == 0:
