@@ -87,6 +87,29 @@ FESTIVAL: Tuple[Tuple[str, str, int], ...] = tuple(
     (text, FESTIVAL_VOICES[i % 2], FESTIVAL_STRETCHES[(i // 2) % 2]) for i, text in enumerate(HELD_OUT_SENTENCES))
 #: Festival's phone names that are not ARPAbet (the rest are ARPAbet in lower case).
 _FESTIVAL_PHONES = {"pau": "SIL", "h#": "SIL", "brth": "SIL", "ax": "AH", "axr": "ER"}
+#: The development set: more sentences and espeak-ng voices the driver's shares were chosen on (with the tuning
+#: set); none of its voices is a held-out voice. Sentence i is spoken by voice i mod 8 at rate 150 or 180.
+DEVELOPMENT_VOICES = ("en-us+f2", "en-us+m1", "en-gb-x-rp", "en-us+f4", "en-us+m2", "en-gb-scotland", "en-us+m4", "en-us+f1")
+DEVELOPMENT_SENTENCES = (
+    "Every morning the farmer feeds his cows and pigs.",
+    "The library is open from nine until half past six.",
+    "Maybe we should paint the kitchen a pale yellow.",
+    "Tom forgot his umbrella at the bus stop.",
+    "The pilot announced a short delay before take off.",
+    "Could you open the box with the blue ribbon?",
+    "Beautiful flowers grow along the old stone wall.",
+    "Mark and Betty moved to a small farm in Maine.",
+    "The waiter brought us bread and a bowl of soup.",
+    "Wash your hands before you sit down to eat.",
+    "Thousands of people watched the parade pass by.",
+    "I would love a quiet week by the ocean.",
+    "He fixed the lamp with a piece of copper wire.",
+    "A tall man in a black coat opened the gate.",
+    "The phone rang twice and then stopped.",
+    "Bananas and apples are my favourite fruit.",
+)
+DEVELOPMENT: Tuple[Tuple[str, str, int], ...] = tuple(
+    (text, DEVELOPMENT_VOICES[i % 8], (150, 180)[(i // 8) % 2]) for i, text in enumerate(DEVELOPMENT_SENTENCES))
 #: The older extra clips (``--more``): seen while the audio-only driver was developed, so neither set.
 EXTRA: Tuple[Tuple[str, str, int], ...] = tuple((text, voice, 160) for text, voice in MORE_SENTENCES)
 

@@ -1,13 +1,17 @@
-"""The offline audio driver: phones, loudness, blinks and head motion to landmark keypoints, no weights.
+"""The offline audio driver: phones, a small viseme network, the acoustics, blinks and head motion to
+landmark keypoints, real time on a CPU, nothing downloaded.
 
 Implements :class:`audio2kp.driver.AudioDriver` for the ``"landmarks"`` keypoint space
-(:mod:`audio2kp.offline.keypoint_set`). Per clip: the mouth opening mostly from the first formant and
-the level (:mod:`.prosody`), PocketSphinx phones -> visemes with coarticulation for the rest and for
-closures, spreading and rounding; blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
-(:mod:`.head_motion`). Expression (mouth, jaw, lids, brows) is built in the face's own frame
-(:mod:`.expression`), then the head pose is applied as a similarity about a pivot under the chin.
-Jacobians are the source's local frames carried by the least-squares local affine map of each keypoint's
-neighbourhood (:mod:`.geometry`).
+(:mod:`audio2kp.offline.keypoint_set`). Per clip, the mouth (open, spread, rounded, closed) is a weighted
+sum of three estimates that fail in different ways: the viseme network (:mod:`.viseme_net`), the visemes
+of the phones PocketSphinx recognises (:mod:`.phonemes`, :mod:`.visemes`) and the first formant times the
+level (:mod:`.prosody`); lips close where the network or the recogniser hears p/b/m, except in a nasal
+murmur of the tongue (n, ng: :mod:`.stops`). With a transcript, the aligned phones
+(:mod:`.transcript`) lead and the network adds how they were said. Blinks come from
+:mod:`audio2kp.blinks`, head motion from the speech rhythm (:mod:`.head_motion`). Expression (mouth, jaw,
+lids, brows) is built in the face's own frame (:mod:`.expression`), then the head pose is applied as a
+similarity about a pivot under the chin. Jacobians are the source's local frames carried by the
+least-squares local affine map of each keypoint's neighbourhood (:mod:`.geometry`).
 """
 
 from __future__ import annotations

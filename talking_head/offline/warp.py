@@ -63,17 +63,52 @@ def sparse_to_dense(source: Keypoints, driving: Keypoints, variance: Tensor, flo
     return offset.permute(0, 2, 1).reshape(batch, 2, flow_size, flow_size)  # (B, 2, F, F)
 
 
-def warp(image: Tensor, offset: Tensor) -> Tensor:
-    """Sample ``image`` (``(1, 3, H, W)``) at identity + ``offset`` (``(B, 2, f, f)``, upsampled to H x W)."""
-    batch, (height, width) = offset.shape[0], image.shape[-2:]
+def sampling_grid(offset: Tensor, height: int, width: int) -> Tensor:
+    """Where each output pixel samples the source: identity + ``offset`` (``(B, 2, f, f)``, upsampled to
+    ``height x width``), ``(B, H, W, 2)`` in normalised units; motion far below a pixel is no motion (sampled
+    exactly there, the photo keeps every bit of its detail)."""
     if offset.shape[-2:] != (height, width):
         offset = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=True)
-    # Motion far below a pixel is no motion: sampled exactly there, the photo keeps every bit of its detail.
     still = 2.0 * STILL_PX / (max(height, width) - 1)  # pixels -> normalised units
     offset = offset.masked_fill(offset.abs() < still, 0.0)
-    grid = make_coordinate_grid((height, width), image.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
-    return F.grid_sample(image.expand(batch, -1, -1, -1), grid, mode=SAMPLING, padding_mode="border",
+    return make_coordinate_grid((height, width), offset.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
+
+
+def sample(image: Tensor, grid: Tensor) -> Tensor:
+    """``image`` (``(1, C, h, w)``) sampled at ``grid`` (``(B, H, W, 2)``, normalised units) -> ``(B, C, H, W)``."""
+    return F.grid_sample(image.expand(grid.shape[0], -1, -1, -1), grid, mode=SAMPLING, padding_mode="border",
                          align_corners=True)
+
+
+def warp(image: Tensor, offset: Tensor) -> Tensor:
+    """Sample ``image`` (``(1, C, H, W)``) at identity + ``offset`` (``(B, 2, f, f)``, upsampled to H x W)."""
+    return sample(image, sampling_grid(offset, *image.shape[-2:]))
+
+
+#: Source pixels around a mask's non-zero box that a sample can still draw on (bicubic: 2 on each side).
+SAMPLING_REACH_PX = 2
+
+
+def sample_mask(mask: Tensor, grid: Tensor) -> Tensor:
+    """``mask`` (``(1, 1, h, w)``, zero outside a small region) sampled at ``grid`` (``(B, H, W, 2)``) ->
+    ``(B, H, W)``, equal to :func:`sample`'s, but only output pixels whose sample can land on the non-zero
+    region are computed (a mouth, not the whole window)."""
+    out = grid.new_zeros(grid.shape[:3])
+    ys, xs = mask[0, 0].nonzero(as_tuple=True)
+    if not len(ys):
+        return out
+    h, w = mask.shape[-2:]
+    reach = SAMPLING_REACH_PX + 1
+    x0, x1 = (float(xs.min()) - reach) * 2 / (w - 1) - 1, (float(xs.max()) + reach) * 2 / (w - 1) - 1
+    y0, y1 = (float(ys.min()) - reach) * 2 / (h - 1) - 1, (float(ys.max()) + reach) * 2 / (h - 1) - 1
+    gx, gy = grid[..., 0], grid[..., 1]
+    hit = ((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)).any(0)  # (H, W) over the batch
+    rows, cols = hit.any(1).nonzero()[:, 0], hit.any(0).nonzero()[:, 0]
+    if not len(rows):
+        return out
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    out[:, r0:r1, c0:c1] = sample(mask, grid[:, r0:r1, c0:c1])[:, 0]
+    return out
 
 
 #: A heatmap is cut off this many standard deviations from its keypoint in the tiled evaluation
