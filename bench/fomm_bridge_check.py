@@ -7,7 +7,9 @@ vox-256 model (PyTorch's default initialisation) written as an official ``.pth.t
 preset. For each, full and crop mode: the MP4's frame count against the voice, the watermark and the synthetic
 label (``talking_head.provenance.file_detection.detect``), and on the saved driving sequence (``--save-driving``)
 the Pearson correlation of the mouth opening (a fresh mediapipe face-mesh pass, inner-lip gap / mouth width,
-``talking_head.offline.lipsync_eval.measure_openings``) with the voice's loudness (RMS envelope at the frames).
+``talking_head.offline.lipsync_eval.measure_openings``) with the voice's loudness (RMS envelope at the frames), and
+with the opening the voice's phones give (libespeak-ng's own phone times through the viseme table, as
+``bench/offline_lipsync.py`` scores): loudness is only a proxy for how open a mouth is.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ def main() -> None:
 
     from audio2kp.audio import load_audio
     from audio2kp.loudness import loudness_envelope
+    from audio2kp.offline.espeak_phones import synthesize
+    from audio2kp.offline.visemes import opening_target
     from talking_head.offline.lipsync_eval import measure_openings
     from talking_head.provenance.file_detection import detect
 
@@ -114,12 +118,14 @@ def main() -> None:
     face = work / "astronaut.png"
     Image.fromarray(data.astronaut()).save(face)
     voice = work / "voice.wav"
-    subprocess.run([shutil.which("espeak-ng") or "espeak-ng", "-v", "en-us", "-w", str(voice), SENTENCE], check=True)
+    samples, rate, phones = synthesize(SENTENCE, voice="en-us", rate_wpm=160)  # with libespeak-ng's phone times
+    sf.write(str(voice), samples, rate)
     seconds = sf.info(str(voice)).duration
     audio = load_audio(str(voice), target_rate=16000)
     print(f"voice: {seconds:.2f} s ({round(seconds * FPS)} frames at {FPS} fps)")
-    print("| model | mode | frames (voice) | output size | watermark found / label | driving: frames, mouth-loudness r | wall s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | mode | frames (voice) | output size | watermark found / label | driving: frames, mouth-loudness r "
+          "| driving: mouth-phone-target r | wall s |")
+    print("|---|---|---|---|---|---|---|---|")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for name, (ckpt, cfg) in make_models(work, args.models.split(",")).items():
         for mode in ("full", "crop"):
@@ -130,7 +136,7 @@ def main() -> None:
                                   "--quiet"], env=env, capture_output=True, text=True)
             wall = time.time() - started
             if run.returncode != 0:
-                print(f"| {name} | {mode} | failed: {run.stderr.strip().splitlines()[-1]} | | | | {wall:.0f} |")
+                print(f"| {name} | {mode} | failed: {run.stderr.strip().splitlines()[-1]} | | | | | {wall:.0f} |")
                 continue
             frames = decode(out)
             report = detect(out)
@@ -139,9 +145,12 @@ def main() -> None:
             loud = loudness_envelope(audio.samples, audio.sample_rate, FPS, len(drv))
             ok = np.isfinite(openings)
             r = float(np.corrcoef(openings[ok], loud[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+            target = opening_target(phones, len(drv), FPS)
+            r_phones = float(np.corrcoef(openings[ok], target[ok])[0, 1]) if ok.sum() > 2 else float("nan")
             print(f"| {name} | {mode} | {len(frames)} ({round(seconds * FPS)}) | {frames.shape[2]}x{frames.shape[1]} | "
                   f"{'yes' if report.watermark.found else 'no'} / {'yes' if report.label_present else 'no'} | "
-                  f"{len(drv)} ({drv.shape[2]} px, face found on {int(ok.sum())}), r = {r:.3f} | {wall:.0f} |", flush=True)
+                  f"{len(drv)} ({drv.shape[2]} px, face found on {int(ok.sum())}), r = {r:.3f} | r = {r_phones:.3f} | "
+                  f"{wall:.0f} |", flush=True)
     usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"CPU time: {sum(u.ru_utime + u.ru_stime for u in usage) / 60:.1f} min")
 

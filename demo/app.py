@@ -285,7 +285,7 @@ def _animate_tab(limits: UploadLimits, names: List[str]):
                 whole = gr.Checkbox(value=d.whole_image, label="Whole image",
                                     info="Animate the image as is, without looking for a face")
                 backend = gr.Dropdown(names, value=names[0], label="Backend", visible=len(names) > 1,
-                                      info="learned: trained weights; offline: no weights needed")
+                                      info="learned: trained weights; offline: nothing to download")
             generate = gr.Button("Generate", variant="primary", elem_id="generate")
         with gr.Column():
             result = gr.Video(label="Talking video", elem_id="result", interactive=False,

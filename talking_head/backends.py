@@ -1,7 +1,7 @@
 """A backend = an audio driver + a renderer of the same keypoint space (see docs/architecture.md).
 
 - ``offline``: the viseme driver (``audio2kp.offline``) + the first-order landmark warp
-  (``talking_head.offline``); no learned weights at all.
+  (``talking_head.offline``); nothing to download (its small viseme network ships in the package).
 - ``learned``: the audio2kp network (``audio2kp``) + FOMM's occlusion-aware generator (``fomm_core``),
   loaded from a folder with ``model_index.json`` and one subfolder per component.
 - ``fomm``: any FOMM model (an official ``.pth.tar`` converted in memory, or a converted folder) driven by the

@@ -1,4 +1,4 @@
-"""The offline audio driver: visemes from PocketSphinx phones, loudness, blinks and head motion (no weights)."""
+"""The offline audio driver: visemes from PocketSphinx phones, a small bundled viseme network and the acoustics; blinks and head motion."""
 
 from .driver import OfflineDriver, OfflineDriverConfig
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, LandmarkKeypointSet

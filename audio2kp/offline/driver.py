@@ -103,7 +103,7 @@ class OfflineDriverConfig:
 
 
 class OfflineDriver:
-    """Audio -> landmark keypoint track, real time on a CPU, no learned weights."""
+    """Audio -> landmark keypoint track, real time on a CPU, nothing downloaded (see the module docstring)."""
 
     keypoint_space = KEYPOINT_SPACE
     needs_source_crop = False  # the landmarks alone are enough

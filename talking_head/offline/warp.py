@@ -11,6 +11,7 @@ the identity upsampled, and the source sampled once (``grid_sample``, bicubic) a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -164,15 +165,13 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
     tiles = flow_size // TILE_CELLS
     if tiles * TILE_CELLS != flow_size:
         raise ValueError(f"flow_size {flow_size} is not a multiple of {TILE_CELLS}")
-    grid = make_coordinate_grid((flow_size, flow_size), driving.value.dtype)  # (F, F, 2)
-    cells = grid.view(tiles, TILE_CELLS, tiles, TILE_CELLS, 2).permute(0, 2, 1, 3, 4)  # (ty, tx, S, S, 2)
-    cells = cells.reshape(tiles * tiles, TILE_CELLS * TILE_CELLS, 2)  # (tiles, S*S, 2)
+    cells = _tile_cells(flow_size).to(driving.value.dtype)  # (tiles, S*S, 2), shared: never written to
     jac = source.jacobian @ torch.linalg.inv(driving.jacobian)  # (B, K, 2, 2)
     centres = driving.value
     if heat_shift is not None:
         centres = centres + torch.einsum("bkij,kj->bki", torch.linalg.inv(jac), heat_shift)  # (B, K, 2)
     index, active = _tile_candidates(cells, centres, variance.sqrt())
-    offset = torch.zeros(batch, tiles * tiles, TILE_CELLS * TILE_CELLS, 2, dtype=grid.dtype)
+    offset = torch.zeros(batch, tiles * tiles, TILE_CELLS * TILE_CELLS, 2, dtype=cells.dtype)
     if index.numel():
         eye = torch.eye(2, dtype=jac.dtype)
         bias = source.value - torch.einsum("bkij,bkj->bki", jac, driving.value)  # (B, K, 2)
@@ -194,6 +193,16 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
                                                    background_weight)  # (B, a, C, 2)
     offset = offset.view(batch, tiles, tiles, TILE_CELLS, TILE_CELLS, 2).permute(0, 5, 1, 3, 2, 4)  # (B, 2, ty, S, tx, S)
     return offset.reshape(batch, 2, flow_size, flow_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _tile_cells(flow_size: int) -> Tensor:
+    """The cell centres of a ``flow_size`` grid tile by tile, ``(tiles, S*S, 2)`` float32 (tile ty * side + tx,
+    cell sy * S + sx); made once per grid size."""
+    tiles = flow_size // TILE_CELLS
+    grid = make_coordinate_grid((flow_size, flow_size), torch.float32)  # (F, F, 2)
+    cells = grid.view(tiles, TILE_CELLS, tiles, TILE_CELLS, 2).permute(0, 2, 1, 3, 4)  # (ty, tx, S, S, 2)
+    return cells.reshape(tiles * tiles, TILE_CELLS * TILE_CELLS, 2).contiguous()  # (tiles, S*S, 2)
 
 
 #: Tiles are grouped by how many keypoints reach them, each group padded to its own largest count: the group
