@@ -36,7 +36,7 @@ from .phonemes import Phone, PhonemeRecognizer
 from .prosody import ProsodyCurves, prosody_curves
 from .stops import hold_open
 from .transcript import TranscriptAligner
-from .visemes import ANTICIPATION_S, viseme_curves, viseme_of
+from .visemes import ANTICIPATION_S, articulation_of, viseme_curves, viseme_of
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class OfflineDriver:
         blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
         closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
         head = head_motion(prosody, fps, head_rng)
-        return build_track(source, shape, closure, prosody, head, fps, controls)
+        return build_track(source, shape, closure, prosody, head, fps, controls, articulation_of(visemes))
 
     def _mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
         share, acoustic = self.config.loudness_share, self.config.acoustic_share
@@ -211,11 +211,16 @@ def _sealed(opening: np.ndarray, visemes, lips_free: Optional[np.ndarray] = None
 
 
 def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, prosody: ProsodyCurves,
-                head: HeadMotion, fps: float, controls: AnimationControls) -> MotionTrack:
+                head: HeadMotion, fps: float, controls: AnimationControls,
+                articulation: Optional[np.ndarray] = None) -> MotionTrack:
     """Assemble keypoints and Jacobians from the per-frame mouth, blink, brow and head curves.
 
     Frames are built :data:`WINDOW_FRAMES` at a time into the preallocated track, so the working memory
     beyond the track itself does not grow with the clip.
+
+    Args:
+        articulation: ``(T, C)`` in [0, 1], the tongue and lip-teeth contacts (:func:`.visemes.articulation_of`),
+            carried on the track scaled like the expression (``controls.expression_scale``, at most 1), or ``None``.
     """
     src = source.value[0].detach().cpu().double().numpy()  # (K, 2)
     frame = FaceFrame.of(src)
@@ -243,7 +248,10 @@ def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, proso
         value[a:b] = window_pose.apply_points(moved_t)
         jacobian[a:b] = window_pose.apply_jacobians(jac)
         report(MOTION_STAGE, b / fps, num_frames / fps)
-    return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE)
+    if articulation is not None:
+        # An expression scaled down (0: a frozen face) articulates less; scaled up, a contact stays a contact.
+        articulation = torch.from_numpy(np.clip(controls.expression_scale * articulation, 0, 1).astype(np.float32))
+    return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE, articulation)
 
 
 def _pose(src: np.ndarray, frame: FaceFrame, head: HeadMotion, pose_scale: float) -> Similarity:
