@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 #: What is said: each sound of interest held in a word of its own.
-SENTENCE = "Pa, father. See me. You too. Off, if. Tell Ted, Ellen."
+SENTENCE = "Pa, father. See me. You too. Off, if. Tell Ted a lot."
 #: Column name -> the ARPAbet phones that stand for it.
 SOUNDS = {"aa": ("AA",), "ee": ("IY",), "oo": ("UW",), "f": ("F", "V"), "l": ("L",), "t": ("T", "D")}
 #: Column name -> the articulation channel its frame is picked by (the others: the widest lips).

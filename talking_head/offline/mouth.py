@@ -13,14 +13,19 @@ frame's inner-lip contour this module paints instead, back to front:
 - where the photo itself shows its mouth (a smile with teeth), those pixels are used instead of the
   painted ones, under the same rule: the upper half of the photo's opening is fixed to the skull, the
   lower half to the jaw;
-- a shadow on the lips' inner edge.
+- a shadow on the lips' inner edge;
+- with the track's articulation (:mod:`fomm_core.articulation`): the tongue tip raised to the ridge behind the
+  upper teeth (l, t, d, n, th), a dome from the floor of the mouth that the upper teeth hide the top of, seen
+  only where the teeth leave a space; and for f/v the front upper teeth resting on the lower lip, whose top is
+  tucked under them, painted over the lips whether or not they are parted.
 
 Synthesized teeth take the photo's white balance and exposure (its own teeth if it shows them, else the
 whites of its eyes), with individual teeth, darker towards the corners and under the upper lip. Everything
 painted gets the photo's grain (a still noise field of the photo's noise level near the mouth) and edges as
-soft as the photo's own lip edge. Geometry is read from the keypoints alone (a motion track carries nothing
-else): opening from the inner lips, rounding and spreading from the mouth's width against the photo's
-(head scale removed), the skull from the rigid points (nose, forehead, eye corners), the jaw from the middle of the lower lip.
+soft as the photo's own lip edge. Geometry is read from the keypoints: opening from the inner lips, rounding
+and spreading from the mouth's width against the photo's (head scale removed), the skull from the rigid points
+(nose, forehead, eye corners), the jaw from the middle of the lower lip; what keypoints cannot say (the tongue,
+the lip on the teeth) from the articulation, when the track has it (without it, as with all zeros).
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ LIP_EDGE_SHADE, LIP_EDGE_REACH = 0.3, 0.025
 #: this at the floor of the mouth (the lower teeth's arch) and narrows upwards (about this much at mid-height)
 #: to a rounded tip, which reaches this far above the upper teeth's edge (behind them: they hide the tip, as
 #: the ridge it touches lies behind the teeth).
-TONGUE_BASE_HALF_WIDTH, TONGUE_TIP_HALF_WIDTH, TONGUE_TIP_BEHIND = 0.4, 0.14, 0.03
+TONGUE_BASE_HALF_WIDTH, TONGUE_TIP_HALF_WIDTH, TONGUE_TIP_BEHIND = 0.3, 0.12, 0.03
 #: The raised tip shows from this opening (mouth widths) and fully from the next: any parting shows it.
 TIP_SEEN = (0.02, 0.06)
 #: The tip fades in over the first this much of ``tongue_raise`` (then it only rises).
