@@ -19,7 +19,7 @@ from torch import Tensor
 from .articulation import ARTICULATION_CHANNELS, check_articulation, check_range
 from .atomic import atomic_output
 from .errors import InputError
-from .keypoints import Keypoints, cat_articulation
+from .keypoints import Keypoints
 from .similarity import Similarity, fit_similarity
 
 
