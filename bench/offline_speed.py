@@ -64,7 +64,7 @@ def bench_size(size: int) -> dict:
     from talking_head.offline import LandmarkWarpConfig, LandmarkWarpRenderer
     from talking_head.offline.mouth import paint_mouths
     from talking_head.offline.renderer import LANDMARK_SEAMS, RENDER_CHUNK, normalized_to_pixels
-    from talking_head.offline.warp import sparse_to_dense_tiled, warp
+    from talking_head.offline.warp import sample, sample_mask, sampling_grid, sparse_to_dense_tiled
     from audio2kp.offline import LANDMARK_SET as KS
 
     source, audio = load_example(size)
@@ -87,12 +87,17 @@ def bench_size(size: int) -> dict:
                                                                        renderer.config.background_weight,
                                                                        state.heat_shift, LANDMARK_SEAMS)
                                                  for i in range(m.batch_size)]) for m in chunks])
-    warped, t_warp = timed(lambda: [warp(state.image, o) for o in offsets])
+
+    def warp_all():  # as render() does: the photo everywhere, its mouth-interior mask around the mouth only
+        grids = [sampling_grid(o, size, size) for o in offsets]
+        return [(sample(state.image[:, :3], g), sample_mask(state.image[:, 3:], g)) for g in grids]
+
+    warped, t_warp = timed(warp_all)
 
     def paint_all():
-        for m, w in zip(chunks, warped):
+        for m, (frames_, interior) in zip(chunks, warped):
             px = normalized_to_pixels(m.value, size)
-            paint_mouths(w[:, :3].contiguous(), w[:, 3], px, state.mouth)
+            paint_mouths(frames_, interior, px, state.mouth)
 
     _, t_paint = timed(paint_all)
     video, t_render = timed(lambda: renderer.render(state, motion))

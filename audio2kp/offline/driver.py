@@ -1,23 +1,29 @@
-"""The offline audio driver: phones, loudness, blinks and head motion to landmark keypoints, no weights.
+"""The offline audio driver: phones, a small viseme network, the acoustics, blinks and head motion to
+landmark keypoints, real time on a CPU, nothing downloaded.
 
 Implements :class:`audio2kp.driver.AudioDriver` for the ``"landmarks"`` keypoint space
-(:mod:`audio2kp.offline.keypoint_set`). Per clip: the mouth opening mostly from the first formant and
-the level (:mod:`.prosody`), PocketSphinx phones -> visemes with coarticulation for the rest and for
-closures, spreading and rounding; blinks (:mod:`audio2kp.blinks`); head motion on the speech rhythm
-(:mod:`.head_motion`). Expression (mouth, jaw, lids, brows) is built in the face's own frame
-(:mod:`.expression`), then the head pose is applied as a similarity about a pivot under the chin.
-Jacobians are the source's local frames carried by the least-squares local affine map of each keypoint's
-neighbourhood (:mod:`.geometry`).
+(:mod:`audio2kp.offline.keypoint_set`). Per clip, the mouth (open, spread, rounded, closed) is a weighted
+sum of three estimates that fail in different ways: the viseme network (:mod:`.viseme_net`), the visemes
+of the phones PocketSphinx recognises (:mod:`.phonemes`, :mod:`.visemes`) and the first formant times the
+level (:mod:`.prosody`); lips close where the network or the recogniser hears p/b/m, except in a nasal
+murmur of the tongue (n, ng: :mod:`.stops`). With a transcript, the aligned phones
+(:mod:`.transcript`) lead and the network adds how they were said. Blinks come from
+:mod:`audio2kp.blinks`, head motion from the speech rhythm (:mod:`.head_motion`). Expression (mouth, jaw,
+lids, brows) is built in the face's own frame (:mod:`.expression`), then the head pose is applied as a
+similarity about a pivot under the chin. Jacobians are the source's local frames carried by the
+least-squares local affine map of each keypoint's neighbourhood (:mod:`.geometry`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 
 from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
@@ -32,42 +38,41 @@ from .expression import BROW_FULL_SEMITONES, FaceFrame, MouthShape, blink_offset
 from .geometry import fit_local_affine, source_jacobians
 from .head_motion import HeadMotion, head_motion
 from .keypoint_set import KEYPOINT_SPACE, LANDMARK_SET, landmark_neighbours
-from .phonemes import Phone, PhonemeRecognizer
+from .phonemes import SILENCE, Phone, PhonemeRecognizer
 from .prosody import ProsodyCurves, prosody_curves
-from .stops import hold_open
 from .transcript import TranscriptAligner
-from .visemes import ANTICIPATION_S, articulation_of, viseme_curves, viseme_of
+from .viseme_net import VisemeNet, bundled_viseme_net
+from .visemes import ANTICIPATION_S, VisemeCurves, articulation_of, viseme_curves, viseme_of
 
 log = logging.getLogger(__name__)
 
 #: Stage name reported to :mod:`audio2kp.progress` while the keypoint track is assembled (seconds of video).
 MOTION_STAGE = "building the motion"
-#: Share of the phone-based opening that follows loudness (squared) rather than the viseme of the
-#: recognised phone: loudness is robust where recognition is not (other languages, singing, noise).
-LOUDNESS_SHARE = 0.3
-#: Share of the opening read from the acoustics (first-formant frequency times level) rather than from
-#: the recognised phones: PocketSphinx often mishears a voice (espeak-ng's among them) or drops vowels to
-#: silence, while F1 tracks jaw opening on any voiced sound, in any language.
-ACOUSTIC_SHARE = 0.7
+#: The audio-only opening is a weighted sum of three estimates that fail in different ways: the viseme
+#: network (:mod:`.viseme_net`, trained on synthetic speech; best where PocketSphinx mishears robotic or
+#: odd voices), the visemes of the phones PocketSphinx recognises (an acoustic model trained on recorded
+#: speech; best on natural voices) and the acoustics (first-formant openness times level: no training,
+#: any language). Shares chosen on the tuning and development sentences of bench/offline_lipsync.py.
+NET_SHARE, PHONE_SHARE, ACOUSTIC_SHARE = 0.5, 0.3, 0.2
 #: Level (0..1 loudness) above which the acoustic opening is no longer scaled down by quietness, as
 #: a multiple: the acoustic opening is F1 openness x min(1, LEVEL_GAIN x loudness).
 LEVEL_GAIN = 1.3
-#: The mouth shuts where the first-formant band falls below this level (0..1, see ``ProsodyCurves``)
-#: and is fully free above it plus :data:`CLOSURE_GATE_RANGE`: closures the recogniser missed still close.
-CLOSURE_GATE_LEVEL, CLOSURE_GATE_RANGE = 0.4, 0.3
-#: Behind a tongue closure (t, d, k, g) the jaw holds this share of the opening around it (:mod:`.stops`).
-TONGUE_STOP_HOLD = 0.6
+#: The network's ``closed`` output (0..1) maps to a lip closure from 0 at the first value to 1 at the second.
+NET_CLOSED_RANGE = (0.15, 0.45)
 #: Lips seal below this opening (0..1): they have thickness and give, so a jaw that is almost shut
 #: closes them; openings above are rescaled to keep 1 the widest.
 LIP_SEAL = 0.08
 #: In a nasal murmur made by the tongue (n, ng) the lips stay this far apart (the viseme table's n), and a
-#: recognised lip closure there is taken for a mishearing: only m closes the lips.
+#: heard lip closure there is taken for a mishearing: only m closes the lips.
 TONGUE_NASAL_OPEN = viseme_of("N").open
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
-#: With a transcript the phones are known, not guessed: the opening follows the aligned visemes and only
-#: this share comes from the acoustics (F1 openness times level), which still carries emphasis.
-ALIGNED_ACOUSTIC_SHARE = 0.4
+#: With a transcript the phones are known, not guessed: the opening follows the aligned visemes, and this
+#: share comes from the viseme network, which hears how the words were actually said (reductions, emphasis).
+ALIGNED_NET_SHARE = 0.5
+#: An aligned pause over audio at least this loud (0..1) is misplaced (the aligner squeezed the words
+#: around it); the hand-over to the network is blurred over this many seconds.
+MISPLACED_PAUSE_LOUDNESS, MISPLACED_PAUSE_SPREAD_S = 0.5, 0.04
 #: Aligned phone boundaries are where the sound changes, which for the lips is where they move (a closure's
 #: silence starts as they shut): no anticipation on top (20 ms more lowered the tuning-set agreement).
 ALIGNED_ANTICIPATION_S = 0.0
@@ -84,11 +89,18 @@ PIVOT_BELOW_CHIN = 0.3
 
 @dataclass
 class OfflineDriverConfig:
-    """Settings of the offline driver (all have working defaults)."""
+    """Settings of the offline driver (all have working defaults).
 
-    loudness_share: float = LOUDNESS_SHARE
+    Attributes:
+        net_share, phone_share, acoustic_share: weights of the three audio-only opening estimates (see
+            :data:`NET_SHARE`); they are normalised to sum to 1. ``net_share=0`` skips the network.
+        aligned_net_share: share of the network's opening beside the transcript-aligned visemes.
+    """
+
+    net_share: float = NET_SHARE
+    phone_share: float = PHONE_SHARE
     acoustic_share: float = ACOUSTIC_SHARE
-    aligned_acoustic_share: float = ALIGNED_ACOUSTIC_SHARE
+    aligned_net_share: float = ALIGNED_NET_SHARE
 
 
 class OfflineDriver:
@@ -103,6 +115,7 @@ class OfflineDriver:
         self.config = config or OfflineDriverConfig()
         self._recognizer: Optional[PhonemeRecognizer] = None
         self._aligner: Optional[TranscriptAligner] = None
+        self._viseme_net: Optional[VisemeNet] = None
 
     def to(self, device) -> "OfflineDriver":
         """Nothing to move (no networks; it runs on the CPU); returns ``self``."""
@@ -113,6 +126,13 @@ class OfflineDriver:
         if self._recognizer is None:
             self._recognizer = PhonemeRecognizer()
         return self._recognizer
+
+    @property
+    def viseme_net(self) -> VisemeNet:
+        """The bundled viseme network (:func:`.viseme_net.bundled_viseme_net`), loaded on first use."""
+        if self._viseme_net is None:
+            self._viseme_net = bundled_viseme_net()
+        return self._viseme_net
 
     @property
     def aligner(self) -> TranscriptAligner:
@@ -161,34 +181,98 @@ class OfflineDriver:
         prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
         anticipation = ALIGNED_ANTICIPATION_S if aligned else ANTICIPATION_S
         visemes = viseme_curves(phones, num_frames, fps, anticipation_s=anticipation)
-        shape = self._aligned_mouth_shape(visemes, prosody) if aligned else self._mouth_shape(visemes, prosody)
+        net = self._net_curves(audio, num_frames, fps)
+        if aligned:
+            shape = self._aligned_mouth_shape(visemes, net, silence_over_speech(phones, prosody, num_frames, fps))
+        else:
+            shape = self._mouth_shape(visemes, net, prosody)
         blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
         closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
         head = head_motion(prosody, fps, head_rng)
-        return build_track(source, shape, closure, prosody, head, fps, controls, articulation_of(visemes))
+        return build_track(source, shape, closure, prosody, head, fps, controls,
+                           self._articulation(visemes, None if aligned else net))
 
-    def _mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
-        share, acoustic = self.config.loudness_share, self.config.acoustic_share
-        phonetic = (1 - share) * visemes.open + share * prosody.loudness ** 2
+    def _net_curves(self, audio: Audio, num_frames: int, fps: float) -> Optional[VisemeCurves]:
+        """The viseme network's curves at the video frames, or ``None`` when its shares are 0."""
+        if self.config.net_share <= 0 and self.config.aligned_net_share <= 0:
+            return None
+        return self.viseme_net.curves(audio.samples, num_frames, fps)
+
+    def _mouth_shape(self, visemes: VisemeCurves, net: Optional[VisemeCurves], prosody: ProsodyCurves) -> MouthShape:
+        """Audio only: the weighted sum of the network's, the recognised phones' and the acoustic opening;
+        lips close where the network or the recogniser hears p/b/m, except in a tongue nasal (n, ng)."""
+        c = self.config
+        net_share = c.net_share if net is not None else 0.0
+        total = net_share + c.phone_share + c.acoustic_share
         heard = prosody.openness * np.clip(LEVEL_GAIN * prosody.loudness, 0, 1)
-        opening = (1 - acoustic) * phonetic + acoustic * heard
+        opening = (c.phone_share * visemes.open + c.acoustic_share * heard) / total
+        closed = visemes.closed
+        if net is not None and net_share > 0:
+            opening = opening + net_share / total * net.open
+            closed = np.maximum(closed, _net_closure(net.closed))
+            visemes = _blend(visemes, net, net_share / (net_share + c.phone_share))
         opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
-        # Closures and silence shut the mouth whatever the loudness says, except that the jaw stays
-        # open behind the tongue (t, d, k, g), and recognised lip closures (p, b, m) always shut.
-        gate = np.clip((prosody.vowel_band - CLOSURE_GATE_LEVEL) / CLOSURE_GATE_RANGE, 0, 1)
-        opening = opening * gate * (prosody.loudness > 0)
-        opening = hold_open(opening, prosody.tongue_stop, TONGUE_STOP_HOLD)
-        shape = _sealed(opening, visemes, lips_free=prosody.tongue_nasal)
+        opening = opening * (prosody.loudness > 0)  # silence (under the floor of .prosody) leaves the mouth shut
+        shape = _sealed(opening, closed * (1 - prosody.tongue_nasal), visemes)
         shape.open = np.maximum(shape.open, TONGUE_NASAL_OPEN * prosody.tongue_nasal).astype(np.float32)
         return shape
 
-    def _aligned_mouth_shape(self, visemes, prosody: ProsodyCurves) -> MouthShape:
-        """Mouth from phones aligned to a transcript: the visemes lead, the acoustics add emphasis."""
-        acoustic = self.config.aligned_acoustic_share
-        heard = prosody.openness * np.clip(LEVEL_GAIN * prosody.loudness, 0, 1)
-        opening = (1 - acoustic) * visemes.open + acoustic * heard * (visemes.open > 0)
-        opening = opening * (1 + OPEN_PER_SEMITONE * np.clip(prosody.pitch, 0, None))
-        return _sealed(opening, visemes)
+    def _aligned_mouth_shape(self, visemes: VisemeCurves, net: Optional[VisemeCurves],
+                             misplaced: Optional[np.ndarray] = None) -> MouthShape:
+        """Mouth from phones aligned to a transcript: the visemes lead, the network adds how they were said.
+
+        ``misplaced`` (``(T,)`` in [0, 1]): frames where the alignment put a pause over audible speech (it
+        squeezed words elsewhere); there the network alone says what the mouth does.
+        """
+        if net is None:
+            return _sealed(visemes.open, visemes.closed, visemes)
+        misplaced = np.zeros_like(visemes.open) if misplaced is None else misplaced
+        share = self.config.aligned_net_share + (1 - self.config.aligned_net_share) * misplaced  # (T,)
+        net_closed = _net_closure(net.closed)
+        opening = (1 - share) * visemes.open + share * net.open * (1 - net_closed)
+        closed = (1 - misplaced) * visemes.closed + misplaced * net_closed  # the transcript knows its p/b/m
+        return _sealed(opening, closed, _blend(visemes, net, share))
+
+
+    def _articulation(self, visemes: VisemeCurves, net: Optional[VisemeCurves]) -> np.ndarray:
+        """The track's articulation ``(T, C)`` (:func:`.visemes.articulation_of`) from the phones' curves; with the
+        network's curves (audio only) its ``lip_teeth`` is mixed in with the share its opening gets beside the
+        recognised phones' (it has no tongue channel). With a transcript the aligned phones alone decide."""
+        if net is not None and self.config.net_share > 0:
+            share = self.config.net_share / (self.config.net_share + self.config.phone_share)
+            lip_teeth = ((1 - share) * visemes.lip_teeth + share * net.lip_teeth).astype(np.float32)
+            visemes = dataclasses.replace(visemes, lip_teeth=lip_teeth)
+        return articulation_of(visemes)
+
+
+def _net_closure(closed: np.ndarray) -> np.ndarray:
+    """The network's ``closed`` output ``(T,)`` as a lip closure in [0, 1] (:data:`NET_CLOSED_RANGE`)."""
+    lo, hi = NET_CLOSED_RANGE
+    return np.clip((closed - lo) / (hi - lo), 0, 1)
+
+
+def silence_over_speech(phones: List[Phone], prosody: ProsodyCurves, num_frames: int, fps: float) -> np.ndarray:
+    """``(T,)`` in [0, 1]: frames inside a pause of ``phones`` where the audio is speech-loud
+    (:data:`MISPLACED_PAUSE_LOUDNESS`), widened by :data:`MISPLACED_PAUSE_SPREAD_S` so the hand-over is smooth."""
+    times = np.arange(num_frames) / fps
+    pause = np.zeros(num_frames, bool)
+    for phone in phones:
+        if phone.label == SILENCE:
+            pause |= (times >= phone.start) & (times < phone.end)
+    misplaced = (pause & (prosody.loudness > MISPLACED_PAUSE_LOUDNESS)).astype(np.float32)
+    if not misplaced.any():
+        return misplaced
+    spread = max(MISPLACED_PAUSE_SPREAD_S * fps, 1e-3)
+    return np.clip(gaussian_filter1d(misplaced, spread, mode="constant") * 2, 0, 1).astype(np.float32)
+
+
+def _blend(a: VisemeCurves, b: VisemeCurves, share_b) -> VisemeCurves:
+    """``a`` and ``b`` mixed, ``share_b`` (a number or ``(T,)``) of ``b``, for the shape curves (wide, round,
+    lip_teeth); ``a``'s open and closed are kept (the callers combine those themselves)."""
+    def mix(x, y):
+        return ((1 - share_b) * x + share_b * y).astype(np.float32)
+
+    return VisemeCurves(a.open, mix(a.wide, b.wide), mix(a.round, b.round), a.closed, mix(a.lip_teeth, b.lip_teeth))
 
 
 def normalised_level(samples: np.ndarray) -> np.ndarray:
@@ -202,10 +286,9 @@ def normalised_level(samples: np.ndarray) -> np.ndarray:
     return np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
 
 
-def _sealed(opening: np.ndarray, visemes, lips_free: Optional[np.ndarray] = None) -> MouthShape:
-    """Lip closures shut ``opening`` (``(T,)``), which then seals below :data:`LIP_SEAL`; ``lips_free``
-    (``(T,)`` in [0, 1]) cancels the closures where the acoustics say the lips are apart."""
-    closed = visemes.closed if lips_free is None else visemes.closed * (1 - lips_free)
+def _sealed(opening: np.ndarray, closed: np.ndarray, visemes: VisemeCurves) -> MouthShape:
+    """Lip closures ``closed`` (``(T,)`` in [0, 1]) shut ``opening`` (``(T,)``), which then seals below
+    :data:`LIP_SEAL`; spreading and rounding come from ``visemes``."""
     opening = np.clip((opening * (1 - closed) - LIP_SEAL) / (1 - LIP_SEAL), 0, 1)
     return MouthShape(opening.astype(np.float32), visemes.wide, visemes.round, closed.astype(np.float32))
 

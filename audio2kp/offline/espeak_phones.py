@@ -20,6 +20,8 @@ __all__ = ["INT16_SCALE", "TimedPhone", "espeak_to_arpabet", "synthesize"]
 _MS_PER_S = 1000
 #: Audio block length this module has always synthesised with (it changes the audio slightly).
 _BUFFER_MS = 100
+#: espeak-ng's pause mnemonics start with this ("_", "_:", "_!"); other mnemonics that are not phones are marks.
+_PAUSE_PREFIX = "_"
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,17 @@ def synthesize(text: str, voice: str = "en-us", rate_wpm: int = 160, pitch: int 
     samples, rate = speech.samples, speech.sample_rate
     duration_ms = int(len(samples) / rate * _MS_PER_S)
     events = [(ev.audio_ms, ev.mnemonic) for ev in speech.events]
-    phones = []
+    phones: List[TimedPhone] = []
     for (start_ms, name), nxt in zip(events, events[1:] + [(duration_ms, "")]):
         end = min(nxt[0], duration_ms)
-        if end > start_ms:
-            phones.append(TimedPhone(espeak_to_arpabet(name), start_ms / _MS_PER_S, end / _MS_PER_S, name))
+        if end <= start_ms:
+            continue
+        label = espeak_to_arpabet(name)
+        if label == "SIL" and not name.strip().startswith(_PAUSE_PREFIX) and phones:
+            # Not a pause but a mark espeak-ng reports as an event of its own (";", the linking of the
+            # Caribbean voice): the sound there is the previous phone running on, not silence.
+            last = phones[-1]
+            phones[-1] = TimedPhone(last.label, last.start, end / _MS_PER_S, last.espeak)
+            continue
+        phones.append(TimedPhone(label, start_ms / _MS_PER_S, end / _MS_PER_S, name))
     return samples, rate, phones

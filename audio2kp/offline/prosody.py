@@ -13,7 +13,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 from ..progress import report
-from .stops import tongue_closures, tongue_nasals
+from .stops import tongue_nasals
 
 #: Stage name reported to :mod:`audio2kp.progress` while analysing (seconds of audio).
 PROSODY_STAGE = "analysing loudness and pitch"
@@ -74,8 +74,6 @@ class ProsodyCurves:
             ``loudness``: high on open vowels, low on lip closures.
         openness: in [0, 1], jaw/lip opening read from the first formant's frequency (linear prediction,
             :data:`F1_CLOSED_HZ` -> 0, :data:`F1_OPEN_HZ` -> 1); meaningful where ``vowel_band`` is high.
-        tongue_stop: 1 inside a short closure in the speech whose release says the tongue, not the lips,
-            made it (t, d, k, g; :mod:`.stops`), else 0: the jaw stays open there.
         tongue_nasal: 1 inside a nasal murmur made by the tongue (n, ng; :mod:`.stops`), else 0: the
             lips stay apart there (only m, a murmur with its second resonance near 1 kHz, closes them).
     """
@@ -86,7 +84,6 @@ class ProsodyCurves:
     activity: np.ndarray
     vowel_band: np.ndarray
     openness: np.ndarray
-    tongue_stop: np.ndarray
     tongue_nasal: np.ndarray
 
 
@@ -105,19 +102,18 @@ def prosody_curves(samples: np.ndarray, sample_rate: int, num_frames: int, fps: 
     idx = np.clip(np.round(np.arange(num_frames) / fps * ANALYSIS_RATE).astype(int), 0, max(len(loudness) - 1, 0))
     if len(loudness) == 0:
         zeros = np.zeros(num_frames, np.float32)
-        return ProsodyCurves(*(zeros.copy() for _ in range(8)))
+        return ProsodyCurves(*(zeros.copy() for _ in range(7)))
     # Average loudness over the frame's span rather than picking one 10 ms hop.
     span = max(int(round(ANALYSIS_RATE / fps)), 1)
     loud_avg = uniform_filter1d(loudness, span, mode="nearest")
     band_avg = uniform_filter1d(vowel_band, span, mode="nearest")
     openness = np.clip((f1 - F1_CLOSED_HZ) / (F1_OPEN_HZ - F1_CLOSED_HZ), 0.0, 1.0)
     openness = gaussian_filter1d(openness, OPENNESS_SMOOTH_S * ANALYSIS_RATE, mode="nearest")
-    tongue = tongue_closures(vowel_band, f2, ANALYSIS_RATE)
     nasal = tongue_nasals(loudness, vowel_band, f1, f2, ANALYSIS_RATE)
     return ProsodyCurves(loud_avg[idx].astype(np.float32), voiced[idx].astype(np.float32),
                          pitch[idx].astype(np.float32), activity[idx].astype(np.float32),
                          band_avg[idx].astype(np.float32), openness[idx].astype(np.float32),
-                         tongue[idx].astype(np.float32), nasal[idx].astype(np.float32))
+                         nasal[idx].astype(np.float32))
 
 
 def _analyse(samples: np.ndarray, sample_rate: int):

@@ -13,7 +13,7 @@ keypoints beyond that; they go to the renderer as the track's articulation (:mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, Sequence
+from typing import Dict, Iterable, Optional, Sequence
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -88,14 +88,15 @@ VISEMES: Dict[str, Viseme] = {
 
 @dataclass
 class VisemeCurves:
-    """Mouth shape per video frame, each ``(T,)`` float32 in [0, 1] (see :class:`Viseme`)."""
+    """Mouth shape per video frame, each ``(T,)`` float32 in [0, 1] (see :class:`Viseme`); ``tongue_raise`` is
+    ``None`` where it is not known (the viseme network has no tongue channel)."""
 
     open: np.ndarray
     wide: np.ndarray
     round: np.ndarray
     closed: np.ndarray
     lip_teeth: np.ndarray
-    tongue_raise: np.ndarray
+    tongue_raise: Optional[np.ndarray] = None
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,11 @@ def viseme_curves(phones: Iterable, num_frames: int, fps: float,
 
 def articulation_of(curves: VisemeCurves) -> np.ndarray:
     """The curves' articulation for the motion track: ``(T, C)`` float32 in [0, 1], columns in
-    :data:`fomm_core.articulation.ARTICULATION_CHANNELS` order (``tongue_raise``, ``lip_teeth``)."""
-    return np.stack([getattr(curves, name) for name in ARTICULATION_CHANNELS], axis=1).astype(np.float32)
+    :data:`fomm_core.articulation.ARTICULATION_CHANNELS` order (``tongue_raise``, ``lip_teeth``); a curve that
+    is ``None`` (not known) is zeros."""
+    zeros = np.zeros_like(curves.open, dtype=np.float32)
+    columns = [getattr(curves, name) for name in ARTICULATION_CHANNELS]
+    return np.stack([zeros if c is None else c for c in columns], axis=1).astype(np.float32)
 
 
 def _index(seconds: float, n: int) -> int:

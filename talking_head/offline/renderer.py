@@ -24,7 +24,7 @@ from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
 
 from .mouth import MouthAppearance, measure_mouth, paint_mouths
-from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, sparse_to_dense_tiled, warp
+from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, sample, sample_mask, sampling_grid, sparse_to_dense_tiled
 
 #: Heatmap std of a keypoint = this times the mean distance to its nearest neighbours.
 SIGMA_PER_SPACING = 1.0
@@ -227,11 +227,12 @@ class LandmarkWarpRenderer:
                                   self.config.background_weight, state.heat_shift, LANDMARK_SEAMS)
             for i in range(motion.batch_size)
         ])
-        warped = warp(state.image, offset)  # (B, 4, H, W)
-        frames = warped[:, :3].contiguous()
+        grid = sampling_grid(offset, size, size)  # (B, H, W, 2)
+        frames = sample(state.image[:, :3], grid)  # (B, 3, H, W)
         if self.config.paint_mouth:
+            interior = sample_mask(state.image[:, 3:], grid)  # (B, H, W), computed around the mouth only
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
-            paint_mouths(frames, warped[:, 3], px, state.mouth, motion.articulation)
+            paint_mouths(frames, interior, px, state.mouth, motion.articulation)
         return frames.clamp_(0, 1)
 
 

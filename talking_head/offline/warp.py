@@ -63,17 +63,52 @@ def sparse_to_dense(source: Keypoints, driving: Keypoints, variance: Tensor, flo
     return offset.permute(0, 2, 1).reshape(batch, 2, flow_size, flow_size)  # (B, 2, F, F)
 
 
-def warp(image: Tensor, offset: Tensor) -> Tensor:
-    """Sample ``image`` (``(1, 3, H, W)``) at identity + ``offset`` (``(B, 2, f, f)``, upsampled to H x W)."""
-    batch, (height, width) = offset.shape[0], image.shape[-2:]
+def sampling_grid(offset: Tensor, height: int, width: int) -> Tensor:
+    """Where each output pixel samples the source: identity + ``offset`` (``(B, 2, f, f)``, upsampled to
+    ``height x width``), ``(B, H, W, 2)`` in normalised units; motion far below a pixel is no motion (sampled
+    exactly there, the photo keeps every bit of its detail)."""
     if offset.shape[-2:] != (height, width):
         offset = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=True)
-    # Motion far below a pixel is no motion: sampled exactly there, the photo keeps every bit of its detail.
     still = 2.0 * STILL_PX / (max(height, width) - 1)  # pixels -> normalised units
     offset = offset.masked_fill(offset.abs() < still, 0.0)
-    grid = make_coordinate_grid((height, width), image.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
-    return F.grid_sample(image.expand(batch, -1, -1, -1), grid, mode=SAMPLING, padding_mode="border",
+    return make_coordinate_grid((height, width), offset.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
+
+
+def sample(image: Tensor, grid: Tensor) -> Tensor:
+    """``image`` (``(1, C, h, w)``) sampled at ``grid`` (``(B, H, W, 2)``, normalised units) -> ``(B, C, H, W)``."""
+    return F.grid_sample(image.expand(grid.shape[0], -1, -1, -1), grid, mode=SAMPLING, padding_mode="border",
                          align_corners=True)
+
+
+def warp(image: Tensor, offset: Tensor) -> Tensor:
+    """Sample ``image`` (``(1, C, H, W)``) at identity + ``offset`` (``(B, 2, f, f)``, upsampled to H x W)."""
+    return sample(image, sampling_grid(offset, *image.shape[-2:]))
+
+
+#: Source pixels around a mask's non-zero box that a sample can still draw on (bicubic: 2 on each side).
+SAMPLING_REACH_PX = 2
+
+
+def sample_mask(mask: Tensor, grid: Tensor) -> Tensor:
+    """``mask`` (``(1, 1, h, w)``, zero outside a small region) sampled at ``grid`` (``(B, H, W, 2)``) ->
+    ``(B, H, W)``, equal to :func:`sample`'s, but only output pixels whose sample can land on the non-zero
+    region are computed (a mouth, not the whole window)."""
+    out = grid.new_zeros(grid.shape[:3])
+    ys, xs = mask[0, 0].nonzero(as_tuple=True)
+    if not len(ys):
+        return out
+    h, w = mask.shape[-2:]
+    reach = SAMPLING_REACH_PX + 1
+    x0, x1 = (float(xs.min()) - reach) * 2 / (w - 1) - 1, (float(xs.max()) + reach) * 2 / (w - 1) - 1
+    y0, y1 = (float(ys.min()) - reach) * 2 / (h - 1) - 1, (float(ys.max()) + reach) * 2 / (h - 1) - 1
+    gx, gy = grid[..., 0], grid[..., 1]
+    hit = ((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)).any(0)  # (H, W) over the batch
+    rows, cols = hit.any(1).nonzero()[:, 0], hit.any(0).nonzero()[:, 0]
+    if not len(rows):
+        return out
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    out[:, r0:r1, c0:c1] = sample(mask, grid[:, r0:r1, c0:c1])[:, 0]
+    return out
 
 
 #: A heatmap is cut off this many standard deviations from its keypoint in the tiled evaluation
@@ -145,46 +180,94 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
         coeff = torch.cat([coeff, torch.zeros(batch, 1, 6)], 1)  # (B, K+1, 6): a zero pad keypoint
         points = torch.cat([centres, torch.full((batch, 1, 2), _FAR)], 1)  # (B, K+1, 2)
         var = torch.cat([variance, variance.new_ones(1)])  # (K+1,)
-        z = cells[active]  # (A, C, 2) with C = S*S, cell (sy, sx) at sy * S + sx
-        p = points[:, index]  # (B, A, M, 2)
-        # An isotropic Gaussian is separable: exp(-(dx^2 + dy^2) / 2v) = exp(-dx^2 / 2v) exp(-dy^2 / 2v), so
-        # each tile needs S + S exponentials per keypoint, not S * S.
-        square = z.view(-1, TILE_CELLS, TILE_CELLS, 2)
-        zx, zy = square[:, 0, :, 0], square[:, :, 0, 1]  # (A, S) each
-        scale = (-0.5 / var[index])[None, :, None, :]  # (1, A, 1, M)
-        gx = torch.exp((zx[None, :, :, None] - p[:, :, None, :, 0]).square_().mul_(scale))  # (B, A, S, M)
-        gy = torch.exp((zy[None, :, :, None] - p[:, :, None, :, 1]).square_().mul_(scale))  # (B, A, S, M)
-        heat = (gy[:, :, :, None, :] * gx[:, :, None, :, :]).flatten(2, 3)  # (B, A, C, M)
-        if seams:
-            near = _near_seams(seams, driving.value, z)  # (A,) tiles a seam can reach
-            if bool(near.any()):
-                heat[:, near] = heat[:, near] * _seam_gates(seams, driving.value, z[near], index[near], num_kp)
-        weights = heat / (heat.sum(-1, keepdim=True) + background_weight)
-        mixed = weights @ coeff[:, index]  # (B, A, C, 6)
-        lin = mixed[..., :4].unflatten(-1, (2, 2))  # (B, A, C, 2, 2)
-        offset[:, active] = torch.einsum("bacij,acj->baci", lin, z) + mixed[..., 4:]
+        tile_ids = active.nonzero()[:, 0]  # (A,) grid tile of each row of `index`
+        sides, labels = _seam_table(seams, driving.value, cells[tile_ids], num_kp)
+        # Tiles differ a lot in how many keypoints reach them (a few on the cheek, dozens at the lips):
+        # each group of similar tiles is padded only to its own largest count, not the grid's.
+        for rows, width in _groups_by_count((index < num_kp).sum(1)):
+            group = index[rows, :width]  # (a, m)
+            gate = None
+            if sides is not None:
+                which = labels[group][None, :, None, :].expand(batch, -1, TILE_CELLS * TILE_CELLS, -1)  # (B, a, C, m)
+                gate = torch.gather(sides[:, rows], 3, which)
+            offset[:, tile_ids[rows]] = _mix_tiles(cells[tile_ids[rows]], group, points, coeff, var, gate,
+                                                   background_weight)  # (B, a, C, 2)
     offset = offset.view(batch, tiles, tiles, TILE_CELLS, TILE_CELLS, 2).permute(0, 5, 1, 3, 2, 4)  # (B, 2, ty, S, tx, S)
     return offset.reshape(batch, 2, flow_size, flow_size)
 
 
+#: Tiles are grouped by how many keypoints reach them, each group padded to its own largest count: the group
+#: bounds (counts up to each value) of the tiled evaluation.
+COUNT_GROUPS = (8, 16, 32)
+
+
+def _groups_by_count(counts: Tensor):
+    """``(rows, width)`` per non-empty group of tiles (``counts`` ``(A,)``: keypoints reaching each tile);
+    ``width``: the group's largest count, so ``index[rows, :width]`` keeps every candidate of its rows."""
+    lower = 0
+    for upper in COUNT_GROUPS + (int(counts.max()),):
+        rows = ((counts > lower) & (counts <= upper)).nonzero()[:, 0]
+        if rows.numel():
+            yield rows, int(counts[rows].max())
+        lower = max(lower, upper)
+
+
+def _mix_tiles(z: Tensor, index: Tensor, points: Tensor, coeff: Tensor, var: Tensor, gate: Optional[Tensor],
+               background_weight: float) -> Tensor:
+    """Offsets of the cells of ``a`` tiles, ``(B, a, C, 2)``.
+
+    Args:
+        z: ``(a, C, 2)`` cell centres (C = S*S, cell (sy, sx) at sy * S + sx).
+        index: ``(a, M)`` keypoints reaching each tile (the pad keypoint ``K`` fills the rest).
+        points: ``(B, K+1, 2)`` heatmap centres; coeff: ``(B, K+1, 6)`` motion coefficients; var: ``(K+1,)``.
+        gate: ``(B, a, C, M)`` multipliers of the heatmaps by the seams (None: no seams).
+    """
+    p = points[:, index]  # (B, a, M, 2)
+    # An isotropic Gaussian is separable: exp(-(dx^2 + dy^2) / 2v) = exp(-dx^2 / 2v) exp(-dy^2 / 2v), so
+    # each tile needs S + S exponentials per keypoint, not S * S.
+    square = z.view(-1, TILE_CELLS, TILE_CELLS, 2)
+    zx, zy = square[:, 0, :, 0], square[:, :, 0, 1]  # (a, S) each
+    scale = (-0.5 / var[index])[None, :, None, :]  # (1, a, 1, M)
+    gx = torch.exp((zx[None, :, :, None] - p[:, :, None, :, 0]).square_().mul_(scale))  # (B, a, S, M)
+    gy = torch.exp((zy[None, :, :, None] - p[:, :, None, :, 1]).square_().mul_(scale))  # (B, a, S, M)
+    heat = (gy[:, :, :, None, :] * gx[:, :, None, :, :]).flatten(2, 3)  # (B, a, C, M)
+    if gate is not None:
+        heat = heat * gate
+    weights = heat / (heat.sum(-1, keepdim=True) + background_weight)
+    mixed = weights @ coeff[:, index]  # (B, a, C, 6)
+    lin = mixed[..., :4].unflatten(-1, (2, 2))  # (B, a, C, 2, 2)
+    return torch.einsum("bacij,acj->baci", lin, z) + mixed[..., 4:]
+
+
 def _tile_candidates(cells: Tensor, points: Tensor, sigma: Tensor):
-    """Keypoints reaching each tile: ``(A, M)`` indices (``K`` pads) and the ``(tiles,)`` active mask."""
+    """Keypoints reaching each tile: ``(A, M)`` indices (``K`` pads) and the ``(tiles,)`` active mask.
+
+    ``cells`` ``(tiles, C, 2)`` are the tiles of a square grid, row by row; a keypoint reaches a tile when its
+    box (:data:`REACH_SIGMAS` heatmap widths around it, over the frames of the batch) overlaps the tile's,
+    which is the overlap of the two boxes' x ranges and y ranges, tested per grid column and row.
+    """
+    side = int(round(cells.shape[0] ** 0.5))
     reach = (REACH_SIGMAS * sigma)[:, None]  # (K, 1)
     lo = points.amin(0) - reach  # (K, 2) over the batch
     hi = points.amax(0) + reach
     t_lo, t_hi = cells.amin(1), cells.amax(1)  # (tiles, 2)
-    touch = ((lo[None] <= t_hi[:, None]) & (hi[None] >= t_lo[:, None])).all(-1)  # (tiles, K)
+    x_lo, x_hi = t_lo[:side, 0], t_hi[:side, 0]  # (side,) per grid column
+    y_lo, y_hi = t_lo[::side, 1], t_hi[::side, 1]  # (side,) per grid row
+    in_x = (lo[None, :, 0] <= x_hi[:, None]) & (hi[None, :, 0] >= x_lo[:, None])  # (side, K)
+    in_y = (lo[None, :, 1] <= y_hi[:, None]) & (hi[None, :, 1] >= y_lo[:, None])  # (side, K)
+    touch = (in_y[:, None, :] & in_x[None, :, :]).reshape(side * side, -1)  # (tiles, K), tile ty * side + tx
     counts = touch.sum(1)
     active = counts > 0
     if not bool(active.any()):
         return torch.zeros(0, 0, dtype=torch.long), active
     touch = touch[active]  # (A, K)
-    width = int(counts.max())
     num_kp = points.shape[1]
-    # Sort so the touching keypoints come first in each row, then keep the first `width`.
-    order = torch.argsort((~touch).to(torch.int8), dim=1, stable=True)[:, :width]  # (A, M)
-    keep = torch.gather(touch, 1, order)
-    return torch.where(keep, order, torch.full_like(order, num_kp)), active
+    # The touching keypoints of each row, in order, first; the pad keypoint K after them.
+    rows, keys = touch.nonzero(as_tuple=True)
+    slot = touch.cumsum(1)[rows, keys] - 1
+    index = torch.full((touch.shape[0], int(counts.max())), num_kp, dtype=torch.long)
+    index[rows, slot] = keys
+    return index, active
 
 
 #: A seam acts within this distance of its contours (normalised units): beyond, both parts' heatmaps
@@ -203,24 +286,39 @@ def _near_seams(seams: Sequence[Seam], points: Tensor, cells: Tensor) -> Tensor:
     return near
 
 
-def _seam_gates(seams: Sequence[Seam], points: Tensor, cells: Tensor, index: Tensor, num_kp: int) -> Tensor:
-    """``(B, A, C, M)`` multipliers of the heatmaps: 1, or the side of a seam a cell lies on."""
+def _seam_table(seams: Sequence[Seam], points: Tensor, cells: Tensor, num_kp: int):
+    """Per cell, the heatmap multiplier of each seam part, and which part each keypoint belongs to.
+
+    Args:
+        points: ``(B, K, 2)`` driving keypoints. cells: ``(A, C, 2)`` cell centres of the active tiles.
+
+    Returns:
+        ``(sides (B, A, C, 1 + 2 * seams), labels (K + 1,))``: column 0 is 1 (keypoints in no seam), columns
+        2n+1 / 2n+2 the upper / lower part of seam n (1 beyond its span, else how far above / below the cell
+        lies); ``labels[k]`` the column of keypoint k (the pad keypoint K: 0). ``(None, None)`` without seams
+        or when no tile lies near one.
+    """
+    if not seams:
+        return None, None
+    near = _near_seams(seams, points, cells)  # (A,) tiles a seam can reach
+    if not bool(near.any()):
+        return None, None
     batch = points.shape[0]
-    label = torch.zeros(num_kp + 1, dtype=torch.long)  # 0: not part of a seam
-    sides = [torch.ones(batch, *cells.shape[:2])]  # channel 0: always 1
+    labels = torch.zeros(num_kp + 1, dtype=torch.long)
+    sides = torch.ones(batch, cells.shape[0], cells.shape[1], 1 + 2 * len(seams))
+    pts = points.detach().double().numpy()  # (B, K, 2)
     for number, seam in enumerate(seams):
-        label[seam.upper] = 2 * number + 1
-        label[seam.lower] = 2 * number + 2
-        below, inside = _seam_side(seam, points, cells)  # (B, A, C) each
-        sides += [torch.where(inside, 1 - below, 1.0), torch.where(inside, below, 1.0)]
-    table = torch.stack(sides, -1)  # (B, A, C, 1 + 2 * seams)
-    which = label[index][None, :, None, :].expand(batch, -1, cells.shape[1], -1)  # (B, A, C, M)
-    return torch.gather(table, 3, which)
+        labels[seam.upper] = 2 * number + 1
+        labels[seam.lower] = 2 * number + 2
+        below, inside = _seam_side(seam, pts, cells[near])  # (B, a, C) each
+        sides[:, near, :, 2 * number + 1] = torch.where(inside, 1 - below, 1.0)
+        sides[:, near, :, 2 * number + 2] = torch.where(inside, below, 1.0)
+    return sides, labels
 
 
-def _seam_side(seam: Seam, points: Tensor, cells: Tensor):
-    """How far below the seam each cell is (``(B, A, C)`` in [0, 1]) and whether it is within its span."""
-    pts = points.detach().double().numpy()
+def _seam_side(seam: Seam, pts: np.ndarray, cells: Tensor):
+    """How far below the seam each cell is (``(B, A, C)`` in [0, 1]) and whether it is within its span;
+    ``pts``: ``(B, K, 2)`` float64 driving keypoints."""
     cx, cy = cells[..., 0].double().numpy(), cells[..., 1].double().numpy()  # (A, C)
     below, inside = [], []
     for frame in pts:

@@ -7,6 +7,8 @@ p/b/m frames. Figures: docs/benchmarks.md, "Offline backend"; more sentences and
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,16 @@ def test_benchmark_sets_and_summary():
     # mean of the per-clip worst (0.8, 0.5), min 0.5, a lag of 1 seen, p/b/m pooled (4 + 2 + 4 + 4) / 16
     assert " 0.650 " in row and " 0.500 " in row and "False" in row and "87.5%" in row
     assert "mean>=0.75: NOT met" in row and "min>=0.6: NOT met" in row and "p/b/m>=90%: NOT met" in row
+
+
+@pytest.mark.skipif(shutil.which("festival") is None, reason="Festival is not installed (a bench-only tool)")
+def test_festival_set_speaks_the_held_out_sentences_with_known_phones():
+    from audio2kp.offline.visemes import VISEMES
+    from bench.offline_lipsync import FESTIVAL, HELD_OUT_SENTENCES, festival_speech
+
+    assert [text for text, _, _ in FESTIVAL] == list(HELD_OUT_SENTENCES)
+    samples, rate, phones = festival_speech(*FESTIVAL[0])
+    duration = len(samples) / rate
+    assert phones[0].start == 0 and abs(phones[-1].end - duration) < 0.1
+    assert all(p.label in VISEMES for p in phones)
+    assert {"CH", "IH", "L"} <= {p.label for p in phones}  # "The children ..."
