@@ -42,6 +42,20 @@ def test_viseme_curves_give_both_channels_with_the_opening_s_timing():
         assert np.argmax(art[:, channel] > 0.5) == np.argmax(late[:, channel] > 0.5) - shift
 
 
+def test_audio_only_lip_teeth_mixes_the_network_in(driver):
+    from audio2kp.offline.driver import NET_SHARE, PHONE_SHARE
+    from audio2kp.offline.visemes import VisemeCurves
+
+    ones, zeros = np.ones(4, np.float32), np.zeros(4, np.float32)
+    phones = VisemeCurves(zeros, zeros, zeros, zeros, lip_teeth=zeros, tongue_raise=ones)
+    net = VisemeCurves(zeros, zeros, zeros, zeros, lip_teeth=ones)  # the network has no tongue output
+    assert np.all(articulation_of(net)[:, TONGUE_RAISE] == 0)
+    art = driver._articulation(phones, net)
+    assert np.allclose(art[:, LIP_TEETH], NET_SHARE / (NET_SHARE + PHONE_SHARE))
+    assert np.all(art[:, TONGUE_RAISE] == 1)  # the phones' tongue
+    assert np.all(driver._articulation(phones, None)[:, LIP_TEETH] == 0)  # aligned: the phones alone
+
+
 @pytest.fixture(scope="module")
 def spoken(prepared, driver):
     """The astronaut's motion track for :data:`SPEECH` (aligned phones, still head)."""
