@@ -1,14 +1,19 @@
-"""Mouth stills of the offline backend: an open vowel, "ee", "oo" and "f" on three portraits, plus a GIF.
+"""Mouth stills of the offline backend: an open vowel, "ee", "oo", "f", "l" and "t" on four portraits, plus a GIF.
 
 Speaks one espeak-ng sentence (phone times from libespeak-ng itself), animates each portrait in ``full`` mode
-with a still head, and picks, inside the longest "aa", "ee" (IY), "oo" (UW) and "f" phone, the frame where the
-driven lips are parted widest.
+with a still head, and picks one frame per sound: for "aa", "ee" (IY) and "oo" (UW), inside the longest phone
+of the sound, the frame where the driven lips are parted widest; for "f" (F, V), inside any of its phones, the
+frame where the track's ``lip_teeth`` is highest; for "l" (L) and "t" (T, D), inside any of their phones, the
+frame where the track's ``tongue_raise`` times the lip gap is highest (the raised tongue tip where the lips let
+it be seen). Without articulation on the track (an older checkout) those pick the widest frame of the longest
+phone too. ``--transcript`` drives the mouth from the sentence's aligned phones instead of the recognised ones
+(PocketSphinx mishears the espeak-ng voice's "off" as "all", so without it the "f" column shows no f).
 Per portrait it writes ``<out>/<prefix>_<portrait>.png``: a row of the lower face at 1x (the photo's own
 pixels) and a row of the mouth at 3x (nearest neighbour, so the pixels show), one column per sound. The same
 frames come out whatever code renders them, so running this on an older checkout (``--prefix before``) gives
 the before/after pair. ``--gif`` also writes a short GIF of the astronaut's lower face speaking.
 
-    python bench/offline_mouth_stills.py [--out docs/stills] [--prefix mouth] [--gif]
+    python bench/offline_mouth_stills.py [--out docs/stills] [--prefix mouth] [--gif] [--transcript]
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 #: What is said: each sound of interest held in a word of its own.
-SENTENCE = "Pa, father. See me. You too. Off, if."
+SENTENCE = "Pa, father. See me. You too. Off, if. Tell Ted a lot."
 #: Column name -> the ARPAbet phones that stand for it.
-SOUNDS = {"aa": ("AA",), "ee": ("IY",), "oo": ("UW",), "f": ("F", "V")}
+SOUNDS = {"aa": ("AA",), "ee": ("IY",), "oo": ("UW",), "f": ("F", "V"), "l": ("L",), "t": ("T", "D")}
+#: Column name -> the articulation channel its frame is picked by (the others: the widest lips).
+PICK_BY = {"f": "lip_teeth", "l": "tongue_raise", "t": "tongue_raise"}
 FPS = 25.0
 #: The 1x view: a square this many mouth widths wide, centred on the mouth; the 3x view: this many.
 LOWER_FACE_WIDTHS, MOUTH_WIDTHS = 2.6, 1.5
@@ -36,6 +43,9 @@ GIF_FPS, GIF_SECONDS = 12.5, 4.0
 
 
 def portraits() -> dict:
+    """The example, the astronaut (a smile that shows its teeth), the cameraman (grey, a small mouth) and Grace
+    Hopper (closed lips, colour: the whole mouth is painted)."""
+    from matplotlib import cbook
     from PIL import Image
     from skimage import data
 
@@ -43,21 +53,49 @@ def portraits() -> dict:
         "example": np.asarray(Image.open(ROOT / "examples" / "face.png").convert("RGB")),
         "astronaut": data.astronaut(),
         "camera": np.repeat(data.camera()[..., None], 3, axis=2),
+        "hopper": np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB")),
     }
 
 
-def pick_frames(phones, gap: np.ndarray) -> dict:
-    """Sound -> the frame of its longest phone where the driven lips are parted widest (``gap``: ``(T,)``)."""
+def pick_frames(phones, gap: np.ndarray, channels: dict) -> dict:
+    """Sound -> a frame of its longest phone (see the module docstring).
+
+    Args:
+        gap: ``(T,)`` driven lip gap.
+        channels: articulation channel name -> ``(T,)`` in [0, 1]; empty when the track has none.
+    """
     picks = {}
     for sound, labels in SOUNDS.items():
         matches = [p for p in phones if p.label in labels]
         if not matches:
             continue
-        longest = max(matches, key=lambda p: p.end - p.start)
-        first = min(int(round(longest.start * FPS)), len(gap) - 1)
-        last = min(max(int(round(longest.end * FPS)), first + 1), len(gap))
-        picks[sound] = first + int(np.argmax(gap[first:last]))
+        channel = channels.get(PICK_BY.get(sound))
+        if channel is None:
+            matches = [max(matches, key=lambda p: p.end - p.start)]
+        best = None
+        for phone in matches:
+            first = min(int(round(phone.start * FPS)), len(gap) - 1)
+            last = min(max(int(round(phone.end * FPS)), first + 1), len(gap))
+            frames = np.arange(first, last)
+            score = gap[frames]
+            if channel is not None and sound == "f":
+                score = channel[frames] + 1e-3 * score  # the firmest contact; of equals, the widest
+            elif channel is not None:
+                score = channel[frames] * np.clip(score, 0, None)  # raised, and seen
+            i = int(np.argmax(score))
+            if best is None or score[i] > best[0]:
+                best = (score[i], int(frames[i]))
+        picks[sound] = best[1]
     return picks
+
+
+def articulation_channels() -> tuple:
+    """The articulation channel names (none on a checkout without them)."""
+    try:
+        from fomm_core.articulation import ARTICULATION_CHANNELS
+    except ImportError:
+        return ()
+    return ARTICULATION_CHANNELS
 
 
 def square(frame: np.ndarray, centre: np.ndarray, side: int) -> np.ndarray:
@@ -73,6 +111,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "stills"))
     parser.add_argument("--prefix", default="mouth")
     parser.add_argument("--gif", action="store_true")
+    parser.add_argument("--transcript", action="store_true", help="drive the mouth from the sentence's aligned phones")
     args = parser.parse_args()
 
     from PIL import Image
@@ -87,10 +126,14 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, photo in portraits().items():
-        video = th.animate(photo, (samples, rate), pose_scale=0.0, watermark=False, fps=FPS)
+        extra = {"transcript": SENTENCE} if args.transcript else {}  # (older checkouts have no transcripts)
+        video = th.animate(photo, (samples, rate), pose_scale=0.0, watermark=False, fps=FPS, **extra)
         frames, value = video.frames, video.track.value
         gap = (value[:, KS.lower_lip_centre[0], 1] - value[:, KS.upper_lip_centre[1], 1]).numpy()
-        picks = pick_frames(phones, gap)
+        articulation = getattr(video.track, "articulation", None)  # None on a checkout without it
+        channels = {} if articulation is None else {
+            name: articulation[:, i].numpy() for i, name in enumerate(articulation_channels())}
+        picks = pick_frames(phones, gap, channels)
         marks = find_face(photo).landmarks
         mouth = marks[[61, 291]]
         centre, width = mouth.mean(0) + np.array([0.0, 0.1]) * np.linalg.norm(mouth[1] - mouth[0]), np.linalg.norm(mouth[1] - mouth[0])

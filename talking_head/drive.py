@@ -186,7 +186,7 @@ def transfer_motion(source: Keypoints, track: MotionTrack, options: DriveOptions
         use_relative_movement=options.relative,
         use_relative_jacobian=relative_jacobian,
     )
-    return MotionTrack(moved.value, moved.jacobian, track.fps, track.keypoint_space)
+    return MotionTrack(moved.value, moved.jacobian, track.fps, track.keypoint_space, track.articulation)
 
 
 @torch.inference_mode()

@@ -16,6 +16,7 @@ least-squares local affine map of each keypoint's neighbourhood (:mod:`.geometry
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -41,7 +42,7 @@ from .phonemes import SILENCE, Phone, PhonemeRecognizer
 from .prosody import ProsodyCurves, prosody_curves
 from .transcript import TranscriptAligner
 from .viseme_net import VisemeNet, bundled_viseme_net
-from .visemes import ANTICIPATION_S, VisemeCurves, viseme_curves, viseme_of
+from .visemes import ANTICIPATION_S, VisemeCurves, articulation_of, viseme_curves, viseme_of
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,8 @@ class OfflineDriver:
         blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
         closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
         head = head_motion(prosody, fps, head_rng)
-        return build_track(source, shape, closure, prosody, head, fps, controls)
+        return build_track(source, shape, closure, prosody, head, fps, controls,
+                           self._articulation(visemes, None if aligned else net))
 
     def _net_curves(self, audio: Audio, num_frames: int, fps: float) -> Optional[VisemeCurves]:
         """The viseme network's curves at the video frames, or ``None`` when its shares are 0."""
@@ -230,6 +232,17 @@ class OfflineDriver:
         opening = (1 - share) * visemes.open + share * net.open * (1 - net_closed)
         closed = (1 - misplaced) * visemes.closed + misplaced * net_closed  # the transcript knows its p/b/m
         return _sealed(opening, closed, _blend(visemes, net, share))
+
+
+    def _articulation(self, visemes: VisemeCurves, net: Optional[VisemeCurves]) -> np.ndarray:
+        """The track's articulation ``(T, C)`` (:func:`.visemes.articulation_of`) from the phones' curves; with the
+        network's curves (audio only) its ``lip_teeth`` is mixed in with the share its opening gets beside the
+        recognised phones' (it has no tongue channel). With a transcript the aligned phones alone decide."""
+        if net is not None and self.config.net_share > 0:
+            share = self.config.net_share / (self.config.net_share + self.config.phone_share)
+            lip_teeth = ((1 - share) * visemes.lip_teeth + share * net.lip_teeth).astype(np.float32)
+            visemes = dataclasses.replace(visemes, lip_teeth=lip_teeth)
+        return articulation_of(visemes)
 
 
 def _net_closure(closed: np.ndarray) -> np.ndarray:
@@ -281,11 +294,16 @@ def _sealed(opening: np.ndarray, closed: np.ndarray, visemes: VisemeCurves) -> M
 
 
 def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, prosody: ProsodyCurves,
-                head: HeadMotion, fps: float, controls: AnimationControls) -> MotionTrack:
+                head: HeadMotion, fps: float, controls: AnimationControls,
+                articulation: Optional[np.ndarray] = None) -> MotionTrack:
     """Assemble keypoints and Jacobians from the per-frame mouth, blink, brow and head curves.
 
     Frames are built :data:`WINDOW_FRAMES` at a time into the preallocated track, so the working memory
     beyond the track itself does not grow with the clip.
+
+    Args:
+        articulation: ``(T, C)`` in [0, 1], the tongue and lip-teeth contacts (:func:`.visemes.articulation_of`),
+            carried on the track scaled like the expression (``controls.expression_scale``, at most 1), or ``None``.
     """
     src = source.value[0].detach().cpu().double().numpy()  # (K, 2)
     frame = FaceFrame.of(src)
@@ -313,7 +331,10 @@ def build_track(source: Keypoints, shape: MouthShape, closure: np.ndarray, proso
         value[a:b] = window_pose.apply_points(moved_t)
         jacobian[a:b] = window_pose.apply_jacobians(jac)
         report(MOTION_STAGE, b / fps, num_frames / fps)
-    return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE)
+    if articulation is not None:
+        # An expression scaled down (0: a frozen face) articulates less; scaled up, a contact stays a contact.
+        articulation = torch.from_numpy(np.clip(controls.expression_scale * articulation, 0, 1).astype(np.float32))
+    return MotionTrack(value, jacobian, fps, KEYPOINT_SPACE, articulation)
 
 
 def _pose(src: np.ndarray, frame: FaceFrame, head: HeadMotion, pose_scale: float) -> Similarity:

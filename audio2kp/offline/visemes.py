@@ -1,20 +1,24 @@
 """Phones to mouth shapes: a viseme table plus timing with anticipation and coarticulation.
 
 Each phone maps to a :class:`Viseme`: how open the lips are, how wide (spread) or rounded, whether the
-lips close (p, b, m) or the lower lip touches the upper teeth (f, v). Shapes are laid out on a 100 Hz
-clock from the phone times, shifted earlier by :data:`ANTICIPATION_S` (the mouth moves before the sound),
-and blended with their neighbours by Gaussian smoothing (coarticulation). Closures and lip-teeth contacts
-dominate: they are applied after the blend, with a narrower blend, so a /b/ between two vowels still shuts
-the lips.
+lips close (p, b, m), the lower lip touches the upper teeth (f, v) or the tongue tip rises to the upper
+teeth / the ridge behind them (l, t, d, n, th, dh). Shapes are laid out on a 100 Hz clock from the phone
+times, shifted earlier by :data:`ANTICIPATION_S` (the mouth moves before the sound), and blended with their
+neighbours by Gaussian smoothing (coarticulation). Closures and the two contacts (lip-teeth, tongue tip)
+dominate: they are blended with a narrower blend, and closures and lip-teeth contacts are applied after
+the opening's blend, so a /b/ between two vowels still shuts the lips. The two contacts do not change the
+keypoints beyond that; they go to the renderer as the track's articulation (:mod:`fomm_core.articulation`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, Sequence
+from typing import Dict, Iterable, Optional, Sequence
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
+
+from fomm_core.articulation import ARTICULATION_CHANNELS
 
 #: Internal clock of the viseme curves, Hz.
 CURVE_RATE = 100
@@ -38,6 +42,8 @@ class Viseme:
         round: lip rounding in [0, 1] (corners pulled in, "oo").
         closed: 1 for a lip closure (p, b, m).
         lip_teeth: 1 for lower lip against the upper teeth (f, v).
+        tongue_raise: 1 for the tongue tip raised to the upper teeth or the ridge behind them
+            (l, t, d, n, th, dh).
     """
 
     open: float = 0.0
@@ -45,6 +51,7 @@ class Viseme:
     round: float = 0.0
     closed: float = 0.0
     lip_teeth: float = 0.0
+    tongue_raise: float = 0.0
 
 
 REST = Viseme()
@@ -71,22 +78,25 @@ VISEMES: Dict[str, Viseme] = {
     # open
     "AA": Viseme(open=1.0), "AE": Viseme(open=0.8, wide=0.35), "AH": Viseme(open=0.65), "AY": Viseme(open=0.85),
     "AW": Viseme(open=0.8, round=0.3), "EH": Viseme(open=0.55, wide=0.3),
-    # tongue sounds: the lips follow the neighbours, slightly open
-    "TH": Viseme(open=0.2, wide=0.15), "DH": Viseme(open=0.2, wide=0.15),
-    "T": Viseme(open=0.25), "D": Viseme(open=0.25), "N": Viseme(open=0.22), "L": Viseme(open=0.3),
+    # tongue sounds: the lips follow the neighbours, slightly open; the tongue tip up at the teeth / ridge
+    "TH": Viseme(open=0.2, wide=0.15, tongue_raise=1.0), "DH": Viseme(open=0.2, wide=0.15, tongue_raise=1.0),
+    "T": Viseme(open=0.25, tongue_raise=1.0), "D": Viseme(open=0.25, tongue_raise=1.0),
+    "N": Viseme(open=0.22, tongue_raise=1.0), "L": Viseme(open=0.3, tongue_raise=1.0),
     "K": Viseme(open=0.3), "G": Viseme(open=0.3), "NG": Viseme(open=0.25), "HH": Viseme(open=0.4),
 }
 
 
 @dataclass
 class VisemeCurves:
-    """Mouth shape per video frame, each ``(T,)`` float32 in [0, 1] (see :class:`Viseme`)."""
+    """Mouth shape per video frame, each ``(T,)`` float32 in [0, 1] (see :class:`Viseme`); ``tongue_raise`` is
+    ``None`` where it is not known (the viseme network has no tongue channel)."""
 
     open: np.ndarray
     wide: np.ndarray
     round: np.ndarray
     closed: np.ndarray
     lip_teeth: np.ndarray
+    tongue_raise: Optional[np.ndarray] = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,7 @@ def viseme_curves(phones: Iterable, num_frames: int, fps: float,
     """
     duration = num_frames / fps
     n = int(np.ceil(duration * CURVE_RATE)) + 2
-    raw = np.zeros((5, n), dtype=np.float32)  # open, wide, round, closed, lip_teeth
+    raw = np.zeros((6, n), dtype=np.float32)  # open, wide, round, closed, lip_teeth, tongue_raise
     for phone in phones:
         shape = viseme_of(phone.label)
         start, end = phone.start - anticipation_s, phone.end - anticipation_s
@@ -126,14 +136,25 @@ def viseme_curves(phones: Iterable, num_frames: int, fps: float,
             mid, half = (start + end) / 2, max(end - start, MIN_CLOSURE_S) / 2
             start, end = mid - half, mid + half
         a, b = _index(start, n), max(_index(end, n), _index(start, n) + 1)
-        raw[:, a:b] = np.array([shape.open, shape.wide, shape.round, shape.closed, shape.lip_teeth])[:, None]
+        raw[:, a:b] = np.array([shape.open, shape.wide, shape.round, shape.closed, shape.lip_teeth,
+                                shape.tongue_raise])[:, None]
     smooth = gaussian_filter1d(raw[:3], COARTICULATION_S * CURVE_RATE, axis=1, mode="nearest")
+    # Contacts (closure, lip-teeth, tongue tip): the narrow blend, row by row.
     contact = np.clip(gaussian_filter1d(raw[3:], CONTACT_BLEND_S * CURVE_RATE, axis=1, mode="nearest") * 1.5, 0, 1)
     opening = smooth[0] * (1 - contact[0]) * (1 - 0.8 * contact[1])
-    curves = np.stack([opening, smooth[1], smooth[2], contact[0], contact[1]])
+    curves = np.stack([opening, smooth[1], smooth[2], contact[0], contact[1], contact[2]])
     idx = np.clip(np.round(np.arange(num_frames) / fps * CURVE_RATE).astype(int), 0, n - 1)
     out = np.clip(curves[:, idx], 0.0, 1.0).astype(np.float32)
     return VisemeCurves(*out)
+
+
+def articulation_of(curves: VisemeCurves) -> np.ndarray:
+    """The curves' articulation for the motion track: ``(T, C)`` float32 in [0, 1], columns in
+    :data:`fomm_core.articulation.ARTICULATION_CHANNELS` order (``tongue_raise``, ``lip_teeth``); a curve that
+    is ``None`` (not known) is zeros."""
+    zeros = np.zeros_like(curves.open, dtype=np.float32)
+    columns = [getattr(curves, name) for name in ARTICULATION_CHANNELS]
+    return np.stack([zeros if c is None else c for c in columns], axis=1).astype(np.float32)
 
 
 def _index(seconds: float, n: int) -> int:

@@ -13,25 +13,32 @@ frame's inner-lip contour this module paints instead, back to front:
 - where the photo itself shows its mouth (a smile with teeth), those pixels are used instead of the
   painted ones, under the same rule: the upper half of the photo's opening is fixed to the skull, the
   lower half to the jaw;
-- a shadow on the lips' inner edge.
+- a shadow on the lips' inner edge;
+- with the track's articulation (:mod:`fomm_core.articulation`): the tongue tip raised to the ridge behind the
+  upper teeth (l, t, d, n, th), a dome from the floor of the mouth that the upper teeth hide the top of, seen
+  only where the teeth leave a space; and for f/v the front upper teeth resting on the lower lip, whose top is
+  tucked under them, painted over the lips whether or not they are parted.
 
 Synthesized teeth take the photo's white balance and exposure (its own teeth if it shows them, else the
 whites of its eyes), with individual teeth, darker towards the corners and under the upper lip. Everything
 painted gets the photo's grain (a still noise field of the photo's noise level near the mouth) and edges as
-soft as the photo's own lip edge. Geometry is read from the keypoints alone (a motion track carries nothing
-else): opening from the inner lips, rounding and spreading from the mouth's width against the photo's
-(head scale removed), the skull from the rigid points (nose, forehead, eye corners), the jaw from the middle of the lower lip.
+soft as the photo's own lip edge. Geometry is read from the keypoints: opening from the inner lips, rounding
+and spreading from the mouth's width against the photo's (head scale removed), the skull from the rigid points
+(nose, forehead, eye corners), the jaw from the middle of the lower lip; what keypoints cannot say (the tongue,
+the lip on the teeth) from the articulation, when the track has it (without it, as with all zeros).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from audio2kp.offline.keypoint_set import LANDMARK_SET
+from fomm_core.articulation import LIP_TEETH, TONGUE_RAISE
 
 #: Rec. 601 luma weights.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -79,6 +86,34 @@ TONGUE_RISE = 0.035
 TONGUE_SEEN = (0.12, 0.25)
 #: Shadow on the lips' inner edge: darkening at the edge and its reach, mouth widths.
 LIP_EDGE_SHADE, LIP_EDGE_REACH = 0.3, 0.025
+
+# --- articulation: what the keypoints cannot show (fomm_core.articulation) -------------------------------
+#: The raised tongue tip (l, t, d, n, th) seen from the front: a dome whose half-width, in mouth widths, is
+#: this at the floor of the mouth (the lower teeth's arch) and narrows upwards (about this much at mid-height)
+#: to a rounded tip, which reaches this far above the upper teeth's edge (behind them: they hide the tip, as
+#: the ridge it touches lies behind the teeth).
+TONGUE_BASE_HALF_WIDTH, TONGUE_TIP_HALF_WIDTH, TONGUE_TIP_BEHIND = 0.3, 0.12, 0.03
+#: The raised tip shows from this opening (mouth widths) and fully from the next: any parting shows it.
+TIP_SEEN = (0.02, 0.06)
+#: The tip fades in over the first this much of ``tongue_raise`` (then it only rises).
+TIP_FADE_IN = 0.2
+#: The upper teeth shade the tip right under their edge by this much (over the lip shadow's reach).
+TIP_TEETH_SHADOW = 0.3
+#: A pixel of the photo's own mouth is taken for teeth from this far below :data:`SPLIT_BRIGHTNESS` of its
+#: teeth's brightness to this far above (the raised tip goes behind teeth, in front of the dark).
+TEETH_LIKENESS_RAMP = 0.1
+#: f/v: the front upper teeth show over this many mouth widths either side of the midline (incisors and
+#: canines, :data:`UPPER_TEETH_EDGES`) and reach this far (mid-mouth) below the lower lip's inner edge: the
+#: lower lip's top is tucked up and in under them.
+LIP_TEETH_HALF_WIDTH, LIP_TEETH_TUCK = 0.34, 0.08
+#: In f/v the upper lip lifts off the teeth a little: its shadow on them is this (less than
+#: :data:`TEETH_LIP_SHADOW`).
+LIP_TEETH_LIP_SHADOW = 0.15
+#: The f/v picture is whole up to this lip gap (mouth widths) and gone from the next: lips parted wider than
+#: that are not on the teeth, whatever the phone says.
+LIP_TEETH_GAP = (0.12, 0.22)
+#: The lower lip pressed on the teeth's edge: darkening just below it, and its reach (mouth widths).
+LIP_TEETH_CONTACT_SHADE, LIP_TEETH_CONTACT_REACH = 0.25, 0.02
 
 # --- how the photo is read -------------------------------------------------------------------------------
 #: The photo's opening counts as showing its mouth when it is at least this many pixels tall.
@@ -308,7 +343,8 @@ def centre_gap(upper: np.ndarray, lower: np.ndarray) -> float:
     return float(np.interp(0.0, *_ordered(low_s, low_t)) - np.interp(0.0, *_ordered(up_s, up_t)))
 
 
-def paint_mouths(frames: Tensor, interior: Tensor, keypoints: Tensor, look: MouthAppearance) -> Tensor:
+def paint_mouths(frames: Tensor, interior: Tensor, keypoints: Tensor, look: MouthAppearance,
+                 articulation: Optional[Tensor] = None) -> Tensor:
     """Paint the mouth inside every frame's inner lips, and seal lips closed over the photo's open mouth, in place.
 
     Args:
@@ -317,13 +353,77 @@ def paint_mouths(frames: Tensor, interior: Tensor, keypoints: Tensor, look: Mout
             lands outside the frame's inner-lip contour the lips have closed over it: it is painted lip.
         keypoints: ``(B, K, 2)`` driving keypoints (``LANDMARK_SET`` order), pixels (x, y).
         look: the photo's mouth.
+        articulation: ``(B, C)`` in [0, 1] (:data:`fomm_core.articulation.ARTICULATION_CHANNELS`): the tongue
+            tip raised, the lower lip under the upper teeth; ``None`` paints as all zeros.
 
     Returns:
         ``frames``.
     """
     for b in range(frames.shape[0]):
-        _paint_one(frames[b], interior[b], keypoints[b].double().numpy(), look)
+        contacts = Contacts() if articulation is None else Contacts(
+            float(articulation[b, TONGUE_RAISE]), float(articulation[b, LIP_TEETH]))
+        _paint_one(frames[b], interior[b], keypoints[b].double().numpy(), look, contacts)
     return frames
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """One frame's articulation (see :mod:`fomm_core.articulation`), each in [0, 1]."""
+
+    tongue_raise: float = 0.0
+    lip_teeth: float = 0.0
+
+
+@dataclass
+class _Opening:
+    """One frame's driving opening over its ROI, in the driving mouth's frame (``(h, w)`` arrays, pixels).
+
+    ``s`` along the mouth from its middle, ``t`` down across it; ``t_up`` / ``t_low`` the inner lips at each
+    pixel's ``s``; ``opening`` the soft mask between them; ``mouth_w`` the inner-corner distance; ``gap`` the
+    inner-lip gap mid-mouth; ``box`` the ROI ``(y0, y1, x0, x1)`` in the frame.
+    """
+
+    xx: np.ndarray
+    yy: np.ndarray
+    s: np.ndarray
+    t: np.ndarray
+    t_up: np.ndarray
+    t_low: np.ndarray
+    inside_x: np.ndarray
+    opening: np.ndarray
+    mouth_w: float
+    gap: float
+    box: Tuple[int, int, int, int]
+
+
+@dataclass
+class _Skull:
+    """Where each ROI pixel lies in the photo if it moved with the head only (``(h, w)`` arrays).
+
+    ``ux``, ``uy``: photo pixels; ``su``, ``tu``: the photo's mouth frame (along, down), photo pixels; ``jaw``:
+    ``(2,)`` the jaw's shift in photo pixels, ``jaw_t`` its part down the mouth; ``scale``: the head's scale;
+    ``src_w``: the photo's mouth width; ``photo_up`` / ``photo_low``: the photo's inner lips at each ``su``;
+    ``profile``: 1 mid-mouth, 0 at the corners; ``soft_src``: edge softness in photo pixels; ``spread`` /
+    ``rounded``: lip shape in [0, 1]; ``visible``: how much the lips let the teeth show; ``up_edge``: the upper
+    teeth's biting edge at each ``su``.
+    """
+
+    ux: np.ndarray
+    uy: np.ndarray
+    su: np.ndarray
+    tu: np.ndarray
+    jaw: np.ndarray
+    jaw_t: float
+    scale: float
+    src_w: float
+    photo_up: np.ndarray
+    photo_low: np.ndarray
+    profile: np.ndarray
+    soft_src: float
+    spread: float
+    rounded: float
+    visible: float
+    up_edge: np.ndarray
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -344,13 +444,27 @@ def _invert(affine: np.ndarray) -> np.ndarray:
     return np.concatenate([inv, (-inv @ affine[:, 2])[:, None]], 1)
 
 
-def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppearance) -> None:
+def _lip_teeth_share(contacts: Contacts, gap: float, mouth_w: float) -> float:
+    """How much of the f/v picture a frame shows: its ``lip_teeth``, faded out as the lips part too far for the
+    lower lip to reach the upper teeth (:data:`LIP_TEETH_GAP`)."""
+    if contacts.lip_teeth <= 0:
+        return 0.0
+    near = float(np.clip((LIP_TEETH_GAP[1] - gap / max(mouth_w, 1.0)) / (LIP_TEETH_GAP[1] - LIP_TEETH_GAP[0]), 0, 1))
+    return contacts.lip_teeth * near
+
+
+def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppearance,
+               contacts: Contacts = Contacts()) -> None:
     upper, lower = kp[INNER_UPPER], kp[INNER_LOWER]
     gap = centre_gap(upper, lower)
-    if gap <= 0 and look.source_gap < MIN_PHOTO_GAP_PX:
-        return  # lips shut, and nothing of the photo's mouth to seal over
+    mid, ex, ey, mouth_w = _mouth_frame(upper)
+    lip_teeth = _lip_teeth_share(contacts, gap, mouth_w)
+    if gap <= 0 and look.source_gap < MIN_PHOTO_GAP_PX and lip_teeth <= 0:
+        return  # lips shut, and nothing of the photo's mouth to seal over, no teeth on the lip
     height, width = frame.shape[-2:]
     margin = ROI_MARGIN_PX + max(look.source_gap, 0.0) + 3 * look.softness
+    if lip_teeth > 0:  # the teeth rest on the lower lip below the opening
+        margin += LIP_TEETH_TUCK * mouth_w
     pts = np.concatenate([upper, lower])
     x0, y0 = np.floor(pts.min(0) - margin).astype(int)
     x1, y1 = np.ceil(pts.max(0) + margin).astype(int) + 1
@@ -361,7 +475,6 @@ def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppea
     roi = frame[:, y0:y1, x0:x1]
     soft = look.softness
     # The driving opening, in the driving mouth's frame.
-    mid, ex, ey, mouth_w = _mouth_frame(upper)
     s = (xx - mid[0]) * ex[0] + (yy - mid[1]) * ex[1]
     t = (xx - mid[0]) * ey[0] + (yy - mid[1]) * ey[1]
     up_s, up_t = _local(upper, mid, ex, ey)
@@ -371,28 +484,29 @@ def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppea
     inside_x = np.abs(s) < mouth_w / 2
     opening = _sigmoid((t - t_up) / soft) * _sigmoid((t_low - t) / soft) * inside_x
     opening *= np.clip((t_low - t_up) / (2 * soft), 0, 1)
+    op = _Opening(xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap, (y0, y1, x0, x1))
     # Seal: the photo's open mouth carried outside the driving opening is lips closed over it.
     carried_in = interior[y0:y1, x0:x1].numpy()  # the photo's mouth where the warp carried it
+    skull = _skull(op, kp, look) if gap > 0 or lip_teeth > 0 else None
     if gap > 0:
-        _paint_inside(roi, (xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap), carried_in, kp, look, (y0, y1, x0, x1))
+        _paint_inside(roi, op, skull, carried_in, look, contacts.tongue_raise)
     closing = float(np.clip((look.source_gap - gap) / (REVEAL_RAMP * look.width), 0, 1))
     if closing > 0:
         seal = torch.from_numpy(carried_in * (1 - opening) * closing)
         roi.mul_(1 - seal).add_(seal * torch.from_numpy(look.lip * SEAL_SHADE)[:, None, None])
+    if lip_teeth > 0:
+        _paint_lip_teeth(roi, op, skull, look, lip_teeth)
 
 
-def _paint_inside(roi: Tensor, geometry, carried_in: np.ndarray, kp: np.ndarray, look: MouthAppearance, box) -> None:
-    """Paint the opening of one frame's ROI (``roi`` ``(3, h, w)``, in place); ``geometry`` from :func:`_paint_one`."""
-    xx, yy, s, t, t_up, t_low, inside_x, opening, mouth_w, gap = geometry
-    y0, y1, x0, x1 = box
+def _skull(op: _Opening, kp: np.ndarray, look: MouthAppearance) -> _Skull:
+    """The skull's and the jaw's frame for one frame's ROI (see :class:`_Skull`)."""
     soft = look.softness
-    # Skull and jaw: where each frame pixel lies in the photo if it moved with the head only / the jaw.
     head = _similarity(look.rigid, kp[RIGID_POINTS])
     back = _invert(head)
     scale = float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
     jaw = (kp[JAW_POINTS] @ back[:, :2].T + back[:, 2]).mean(0) - look.jaw.mean(0)  # photo pixels
-    ux = (back[0, 0] * xx + back[0, 1] * yy + back[0, 2]).astype(np.float32)
-    uy = (back[1, 0] * xx + back[1, 1] * yy + back[1, 2]).astype(np.float32)
+    ux = (back[0, 0] * op.xx + back[0, 1] * op.yy + back[0, 2]).astype(np.float32)
+    uy = (back[1, 0] * op.xx + back[1, 1] * op.yy + back[1, 2]).astype(np.float32)
     src_mid, sx, sy, src_w = _mouth_frame(look.upper)
     su = (ux - src_mid[0]) * sx[0] + (uy - src_mid[1]) * sx[1]  # skull-fixed mouth coordinates
     tu = (ux - src_mid[0]) * sy[0] + (uy - src_mid[1]) * sy[1]
@@ -402,28 +516,43 @@ def _paint_inside(roi: Tensor, geometry, carried_in: np.ndarray, kp: np.ndarray,
     photo_up = np.interp(su, *_ordered(sup_s, sup_t)).astype(np.float32)
     photo_low = np.interp(su, *_ordered(slow_s, slow_t)).astype(np.float32)
     # Lip shape from the width against the photo's (head scale removed).
-    ratio = mouth_w / (scale * look.width)
+    ratio = op.mouth_w / (scale * look.width)
     spread = float(np.clip((ratio - 1) / FULL_SPREAD, 0, 1))
     rounded = float(np.clip((1 - ratio) / FULL_ROUND, 0, 1))
     half = src_w / 2
     across = np.clip(np.abs(su) / half, 0, 1)
     profile = np.sqrt(1 - across ** 2)  # 1 mid-mouth, 0 at the corners
-    soft_src = soft / max(scale, 1e-3)
-    colour = _cavity(t, t_up, t_low, np.clip(np.abs(s) / (mouth_w / 2), 0, 1), look)
+    visible = 1 - (1 - ROUND_TEETH_VISIBLE) * rounded
+    up_edge = photo_up + (UPPER_TEETH_SHOW + SPREAD_SHOW * spread) * src_w * profile
+    return _Skull(ux, uy, su, tu, jaw, jaw_t, scale, src_w, photo_up, photo_low, profile, soft / max(scale, 1e-3),
+                  spread, rounded, visible, up_edge)
+
+
+def _paint_inside(roi: Tensor, op: _Opening, sk: _Skull, carried_in: np.ndarray, look: MouthAppearance,
+                  tongue_raise: float = 0.0) -> None:
+    """Paint the opening of one frame's ROI (``roi`` ``(3, h, w)``, in place), the tongue tip raised by
+    ``tongue_raise`` in [0, 1]."""
+    t, t_up, t_low, mouth_w, gap = op.t, op.t_up, op.t_low, op.mouth_w, op.gap
+    y0, y1, x0, x1 = op.box
+    su, tu, src_w, profile, soft_src, visible = sk.su, sk.tu, sk.src_w, sk.profile, sk.soft_src, sk.visible
+    colour = _cavity(t, t_up, t_low, np.clip(np.abs(op.s) / (mouth_w / 2), 0, 1), look)
     # Tongue on the floor of the mouth, carried by the jaw.
-    tongue_top = photo_low + jaw_t - TONGUE_RISE * src_w * profile
+    tongue_top = sk.photo_low + sk.jaw_t - TONGUE_RISE * src_w * profile
     seen = float(np.clip((gap / mouth_w - TONGUE_SEEN[0]) / (TONGUE_SEEN[1] - TONGUE_SEEN[0]), 0, 1))
     a_tongue = _sigmoid((tu - tongue_top) / soft_src) * profile * seen
     depth = np.clip((tu - tongue_top) / (TONGUE_RISE * src_w), 0, 1)
     tongue = look.lip[None, None] ** TONGUE_GAMMA * (TONGUE_TOP + (TONGUE_BACK - TONGUE_TOP) * depth)[..., None]
     colour = _over(colour, tongue, a_tongue)
+    tip = None
+    if tongue_raise > 0:
+        tip = _raised_tip(op, sk, look, tongue_raise)
+        colour = _over(colour, tip[1], tip[0])
     # Teeth.
-    visible = 1 - (1 - ROUND_TEETH_VISIBLE) * rounded
-    low_edge = photo_low + jaw_t - LOWER_TEETH_SHOW * src_w * profile
+    low_edge = sk.photo_low + sk.jaw_t - LOWER_TEETH_SHOW * src_w * profile
     a_low = _sigmoid((tu - low_edge) / soft_src) * visible
     low_teeth = _teeth(su, tu - low_edge, src_w, LOWER_TEETH_EDGES, look.teeth * LOWER_TEETH_SHADE, profile, soft_src)
     colour = _over(colour, low_teeth, a_low)
-    up_edge = photo_up + (UPPER_TEETH_SHOW + SPREAD_SHOW * spread) * src_w * profile
+    up_edge = sk.up_edge
     a_up = _sigmoid((up_edge - tu) / soft_src) * visible
     up_teeth = _teeth(su, up_edge - tu, src_w, UPPER_TEETH_EDGES, look.teeth, profile, soft_src)
     shadow = 1 - TEETH_LIP_SHADOW * np.exp(-np.clip(t - t_up, 0, None) / (LIP_SHADOW_REACH * mouth_w))
@@ -433,27 +562,105 @@ def _paint_inside(roi: Tensor, geometry, carried_in: np.ndarray, kp: np.ndarray,
     # The photo's own mouth where it has one: upper half with the skull, lower half with the jaw.
     import cv2
 
-    photo_mid = photo_up + look.teeth_split * (photo_low - photo_up)
-    skull = cv2.remap(look.photo, ux, uy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 4)
-    jx, jy = (ux - jaw[0]).astype(np.float32), (uy - jaw[1]).astype(np.float32)
+    photo_mid = sk.photo_up + look.teeth_split * (sk.photo_low - sk.photo_up)
+    skull = cv2.remap(look.photo, sk.ux, sk.uy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 4)
+    jx, jy = (sk.ux - sk.jaw[0]).astype(np.float32), (sk.uy - sk.jaw[1]).astype(np.float32)
     carried = cv2.remap(look.photo, jx, jy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     w_skull = np.clip(skull[..., 3], 0, 1) * _sigmoid((photo_mid - tu) / soft_src)
-    w_jaw = np.clip(carried[..., 3], 0, 1) * _sigmoid((tu - jaw_t - photo_mid) / soft_src)
+    w_jaw = np.clip(carried[..., 3], 0, 1) * _sigmoid((tu - sk.jaw_t - photo_mid) / soft_src)
     # Painted where the lips open beyond the photo's opening; the photo's mouth wherever it has one.
     reveal = float(np.clip((gap - look.source_gap) / (REVEAL_RAMP * look.width), 0, 1))
     grain = look.grain[y0:y1, x0:x1, None]
-    a_paint = opening * reveal * np.clip(1 - w_skull - w_jaw, 0, 1)
+    a_paint = op.opening * reveal * np.clip(1 - w_skull - w_jaw, 0, 1)
     out = roi.permute(1, 2, 0).numpy()  # (h, w, 3) view of the frame
     out += a_paint[..., None] * (colour + grain - out)
-    cover = np.maximum(opening, carried_in)  # the photo's own mouth is replaced wherever the warp put it
+    cover = np.maximum(op.opening, carried_in)  # the photo's own mouth is replaced wherever the warp put it
     for weight, sample in ((w_skull, skull), (w_jaw, carried)):
+        shown = sample[..., :3]
+        if tip is not None:  # the raised tip stands in front of the photo's dark mouth, behind its teeth
+            shown = _over(shown, tip[1] + grain, tip[0] * (1 - _teeth_likeness(shown, look)))
         a = (cover * weight)[..., None]
-        shown = colour + visible * (sample[..., :3] - colour)  # rounded lips hide the photo's teeth too
+        shown = colour + visible * (shown - colour)  # rounded lips hide the photo's teeth too
         out += a * (shown - out)
     # The lips' inner edge: a shadow where they turn into the mouth.
     outside = np.minimum(t_up - t, t - t_low)  # > 0 on the lips, distance from the opening
-    edge = LIP_EDGE_SHADE * reveal * np.exp(-np.clip(outside, 0, None) / (LIP_EDGE_REACH * mouth_w)) * (outside > 0) * inside_x
+    edge = LIP_EDGE_SHADE * reveal * np.exp(-np.clip(outside, 0, None) / (LIP_EDGE_REACH * mouth_w)) * (outside > 0) * op.inside_x
     out *= (1 - edge)[..., None]
+
+
+def _raised_tip(op: _Opening, sk: _Skull, look: MouthAppearance, tongue_raise: float):
+    """The tongue tip raised by ``tongue_raise`` (in (0, 1]) towards the ridge behind the upper teeth.
+
+    Seen from the front it is a dome rising from the floor of the mouth (carried by the jaw) to just behind
+    the upper teeth's edge (they are painted over it): as wide as the lower teeth's arch at the floor
+    (:data:`TONGUE_BASE_HALF_WIDTH`), narrowing upwards to a rounded tip, with the dark cavity on either side.
+    Its front is the tongue's underside, lit in the middle and darker where it turns away, in the shade of the
+    upper teeth right under them. Being behind the teeth, it shows only where they leave a space (below the
+    upper teeth's edge, above the lower teeth) and, like them, not behind rounded lips.
+
+    Returns:
+        ``(alpha (h, w), colour (h, w, 3))``.
+    """
+    su, tu, src_w, soft_src = sk.su, sk.tu, sk.src_w, sk.soft_src
+    floor = sk.photo_low + sk.jaw_t  # the jaw's lower-lip line: where the tongue lies at rest
+    reach = sk.up_edge - TONGUE_TIP_BEHIND * src_w  # the tip's target, hidden behind the upper teeth
+    height = np.maximum(tongue_raise * (floor - reach), 1e-3)  # (h, w) photo pixels, along each column
+    rise = np.clip((floor - tu) / height, 0, 1)  # 0 at the floor, 1 at the tip
+    half = (TONGUE_TIP_HALF_WIDTH + (TONGUE_BASE_HALF_WIDTH - TONGUE_TIP_HALF_WIDTH) * (1 - rise) ** 2) \
+        * np.sqrt(1 - rise ** 2) * src_w  # (h, w) half-width at this height: a dome, round at the top
+    seen = float(np.clip((op.gap / op.mouth_w - TIP_SEEN[0]) / (TIP_SEEN[1] - TIP_SEEN[0]), 0, 1))
+    alpha = _sigmoid((half - np.abs(su)) / soft_src) * _sigmoid((tu - (floor - height)) / soft_src) \
+        * seen * sk.visible * min(1.0, tongue_raise / TIP_FADE_IN)
+    across = np.clip(np.abs(su) / np.maximum(half, 1e-3), 0, 1)
+    shade = TONGUE_BACK + (TONGUE_TOP - TONGUE_BACK) * np.sqrt(1 - across ** 2)  # lit mid-tip, darker at its sides
+    under = 1 - TIP_TEETH_SHADOW * np.exp(-np.clip(tu - sk.up_edge, 0, None) / (LIP_SHADOW_REACH * src_w))
+    colour = look.lip[None, None] ** TONGUE_GAMMA * (shade * under)[..., None]
+    if look.grey:
+        colour = np.repeat((colour @ LUMA)[..., None], 3, axis=2)
+    return alpha.astype(np.float32), colour.astype(np.float32)
+
+
+def _teeth_likeness(pixels: np.ndarray, look: MouthAppearance) -> np.ndarray:
+    """``(h, w)`` in [0, 1]: how much ``(h, w, 3)`` pixels of the photo's mouth look like its teeth (bright)."""
+    share = (pixels @ LUMA) / max(float(look.teeth @ LUMA), 1e-3)
+    return np.clip((share - SPLIT_BRIGHTNESS + TEETH_LIKENESS_RAMP) / (2 * TEETH_LIKENESS_RAMP), 0, 1)
+
+
+def _paint_lip_teeth(roi: Tensor, op: _Opening, sk: _Skull, look: MouthAppearance, share: float) -> None:
+    """The f/v picture over one frame's ROI (``roi`` ``(3, h, w)``, in place), with weight ``share`` in (0, 1].
+
+    The front upper teeth show under the upper lip and rest on the lower lip, whose top is tucked up and in
+    under them: from the upper lip down to :data:`LIP_TEETH_TUCK` below the lower lip's inner edge, over the
+    front teeth (:data:`LIP_TEETH_HALF_WIDTH`) and thinning towards the sides, where the lips meet as they
+    are. The teeth are the interior's upper teeth (fixed to the skull, same colour, gaps and shading), in the
+    upper lip's shadow; the lower lip gets a contact shadow just below them.
+    """
+    t, t_up, t_low, mouth_w = op.t, op.t_up, op.t_low, op.mouth_w
+    y0, y1, x0, x1 = op.box
+    soft = look.softness
+    front = np.sqrt(np.clip(1 - (op.s / (LIP_TEETH_HALF_WIDTH * mouth_w)) ** 2, 0, 1))  # 1 mid-mouth
+    edge = np.maximum(t_low, t_up) + LIP_TEETH_TUCK * mouth_w * front  # where the teeth meet the lower lip
+    band = _sigmoid((t - t_up) / soft) * _sigmoid((edge - t) / soft) * np.clip((edge - t_up) / (2 * soft), 0, 1)
+    alpha = share * sk.visible * band * op.inside_x
+    below_edge = (edge - t) / max(sk.scale, 1e-3)  # photo pixels from the biting edge into the tooth
+    teeth = _teeth(sk.su, below_edge, sk.src_w, UPPER_TEETH_EDGES, look.teeth, sk.profile, sk.soft_src)
+    shadow = 1 - LIP_TEETH_LIP_SHADOW * np.exp(-np.clip(t - t_up, 0, None) / (LIP_SHADOW_REACH * mouth_w))
+    colour = teeth * shadow[..., None]
+    if look.grey:
+        colour = np.repeat((colour @ LUMA)[..., None], 3, axis=2)
+    colour = colour + look.grain[y0:y1, x0:x1, None]
+    if look.source_gap >= MIN_PHOTO_GAP_PX:  # the photo's own upper teeth where it shows them (fixed to the skull)
+        import cv2
+
+        photo = cv2.remap(look.photo, sk.ux, sk.uy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 4)
+        own = np.clip(photo[..., 3], 0, 1) * _teeth_likeness(photo[..., :3], look)
+        colour = _over(colour, photo[..., :3], own)
+    out = roi.permute(1, 2, 0).numpy()  # (h, w, 3) view of the frame
+    out += alpha[..., None] * (colour - out)
+    # The lower lip pressed against the teeth's edge: a shadow just below it.
+    contact = LIP_TEETH_CONTACT_SHADE * share * sk.visible * front * op.inside_x \
+        * np.exp(-np.clip(t - edge, 0, None) / (LIP_TEETH_CONTACT_REACH * mouth_w)) * _sigmoid((t - edge) / soft)
+    out *= (1 - contact)[..., None]
 
 
 def _cavity(t, t_up, t_low, across, look: MouthAppearance) -> np.ndarray:

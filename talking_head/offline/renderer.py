@@ -5,7 +5,8 @@ the 478 landmarks (:mod:`talking_head.faces`), keeps the :data:`audio2kp.offline
 source keypoints in [-1, 1] with Jacobians from the local landmark geometry, gives each keypoint a heatmap
 width from its landmark spacing, and measures the mouth. ``render`` turns driving keypoints into one
 backward warp (:mod:`.warp`) and builds the mouth behind the parted lips
-(:mod:`.mouth`). No learned weights; works at whatever square resolution the source crop has.
+(:mod:`.mouth`), with the tongue and lip-teeth contacts of the motion's articulation channel when it has one
+(:mod:`fomm_core.articulation`). No learned weights; works at whatever square resolution the source crop has.
 """
 
 from __future__ import annotations
@@ -204,11 +205,13 @@ class LandmarkWarpRenderer:
 
     @torch.no_grad()
     def render(self, state: LandmarkSourceState, motion: Keypoints) -> Tensor:
-        """``motion`` (values ``(B, K, 2)``, Jacobians ``(B, K, 2, 2)``) -> frames ``(B, 3, H, W)`` in [0, 1]."""
+        """``motion`` (values ``(B, K, 2)``, Jacobians ``(B, K, 2, 2)``, articulation ``(B, C)`` or ``None``) ->
+        frames ``(B, 3, H, W)`` in [0, 1]. Without articulation the mouth is drawn as with all zeros."""
         if motion.num_kp != state.keypoints.num_kp:
             raise InputError(f"motion has {motion.num_kp} keypoints, the landmark renderer needs {state.keypoints.num_kp}")
         jac = motion.jacobian if motion.jacobian is not None else state.keypoints.jacobian.expand(motion.batch_size, -1, -1, -1)
-        motion = Keypoints(motion.value.float().cpu(), jac.float().cpu())
+        art = None if motion.articulation is None else motion.articulation.float().cpu()
+        motion = Keypoints(motion.value.float().cpu(), jac.float().cpu(), art)
         out = []
         for start in range(0, motion.batch_size, RENDER_CHUNK):
             out.append(self._render_chunk(state, motion[start:start + RENDER_CHUNK]))
@@ -229,7 +232,7 @@ class LandmarkWarpRenderer:
         if self.config.paint_mouth:
             interior = sample_mask(state.image[:, 3:], grid)  # (B, H, W), computed around the mouth only
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
-            paint_mouths(frames, interior, px, state.mouth)
+            paint_mouths(frames, interior, px, state.mouth, motion.articulation)
         return frames.clamp_(0, 1)
 
 
