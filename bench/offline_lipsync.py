@@ -9,7 +9,8 @@ Two sets of espeak-ng sentences (phone times from libespeak-ng's own phoneme eve
 * the **festival set** (``--set festival`` or ``all`` when Festival is installed): the same 22 sentences spoken
   by another synthesiser whose voices are built from recordings of people (Festival's ``cmu_us_slt_arctic_hts``,
   a statistical voice trained on a woman's recordings, and ``kal_diphone``, a man's recorded diphones), at two
-  durations; Festival's own segment times are the ground truth. Nothing is tuned or trained on Festival.
+  durations; Festival's own segment times are the ground truth. Nothing is trained on Festival; the driver's
+  mix of mouth estimates was chosen looking at it and the development set (never at the held-out set).
   Debian: ``apt-get install festival festvox-us-slt-hts festvox-kallpc16k``.
 
 Every clip is synthesised ``--syntheses`` times (libespeak-ng's noise differs from one synthesis to the next
