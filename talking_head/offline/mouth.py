@@ -361,9 +361,19 @@ def paint_mouths(frames: Tensor, interior: Tensor, keypoints: Tensor, look: Mout
     """
     for b in range(frames.shape[0]):
         contacts = Contacts() if articulation is None else Contacts(
-            float(articulation[b, TONGUE_RAISE]), float(articulation[b, LIP_TEETH]))
+            *(_felt(float(articulation[b, channel])) for channel in (TONGUE_RAISE, LIP_TEETH)))
         _paint_one(frames[b], interior[b], keypoints[b].double().numpy(), look, contacts)
     return frames
+
+
+#: Contacts weaker than this are not painted: blended in at a few per cent they change a pixel by a few
+#: levels of 255 at most, and the driver's curves (a network output among them) are rarely exactly 0.
+MIN_CONTACT = 0.03
+
+
+def _felt(value: float) -> float:
+    """A contact strength in [0, 1], 0 under :data:`MIN_CONTACT`."""
+    return value if value >= MIN_CONTACT else 0.0
 
 
 @dataclass(frozen=True)
