@@ -29,6 +29,7 @@ from fomm_core.errors import InputError
 from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
 from fomm_core.similarity import Similarity
+from fomm_core.threads import torch_threads
 
 from ..audio import MODEL_SAMPLE_RATE, Audio
 from ..blinks import blink_curve
@@ -174,23 +175,24 @@ class OfflineDriver:
             raise InputError(f"the offline driver needs the {LANDMARK_SET.num_kp} landmark keypoints, got {source.num_kp}")
         if num_frames < 1:
             raise InputError(f"{audio.source or 'audio'}: shorter than one video frame at {fps} fps")
-        if audio.sample_rate != MODEL_SAMPLE_RATE:
-            audio = audio.resampled(MODEL_SAMPLE_RATE)
-        audio = Audio(normalised_level(audio.samples), audio.sample_rate, audio.source)
-        phones, aligned = self.phones(audio, controls.transcript)
-        prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
-        anticipation = ALIGNED_ANTICIPATION_S if aligned else ANTICIPATION_S
-        visemes = viseme_curves(phones, num_frames, fps, anticipation_s=anticipation)
-        net = self._net_curves(audio, num_frames, fps)
-        if aligned:
-            shape = self._aligned_mouth_shape(visemes, net, silence_over_speech(phones, prosody, num_frames, fps))
-        else:
-            shape = self._mouth_shape(visemes, net, prosody)
-        blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
-        closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
-        head = head_motion(prosody, fps, head_rng)
-        return build_track(source, shape, closure, prosody, head, fps, controls,
-                           self._articulation(visemes, None if aligned else net))
+        with torch_threads():  # small tensors: one thread is fastest, and immune to a busy second core
+            if audio.sample_rate != MODEL_SAMPLE_RATE:
+                audio = audio.resampled(MODEL_SAMPLE_RATE)
+            audio = Audio(normalised_level(audio.samples), audio.sample_rate, audio.source)
+            phones, aligned = self.phones(audio, controls.transcript)
+            prosody = prosody_curves(audio.samples, audio.sample_rate, num_frames, fps)
+            anticipation = ALIGNED_ANTICIPATION_S if aligned else ANTICIPATION_S
+            visemes = viseme_curves(phones, num_frames, fps, anticipation_s=anticipation)
+            net = self._net_curves(audio, num_frames, fps)
+            if aligned:
+                shape = self._aligned_mouth_shape(visemes, net, silence_over_speech(phones, prosody, num_frames, fps))
+            else:
+                shape = self._mouth_shape(visemes, net, prosody)
+            blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
+            closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
+            head = head_motion(prosody, fps, head_rng)
+            return build_track(source, shape, closure, prosody, head, fps, controls,
+                               self._articulation(visemes, None if aligned else net))
 
     def _net_curves(self, audio: Audio, num_frames: int, fps: float) -> Optional[VisemeCurves]:
         """The viseme network's curves at the video frames, or ``None`` when its shares are 0."""
