@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 WITH_TEST=${WITH_TEST:-0}
 
 apt_packages=(espeak-ng libespeak-ng1)
-[ "$WITH_TEST" = 1 ] && apt_packages+=(chromium sox)
+# festival + two voices: the lip-sync bench's second synthesiser (its set is tested too)
+[ "$WITH_TEST" = 1 ] && apt_packages+=(chromium sox festival festvox-us-slt-hts festvox-kallpc16k)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
