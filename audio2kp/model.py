@@ -45,6 +45,10 @@ OUTPUT_INIT_STD = 1e-3
 SPEECH_ENCODER_DIR = "speech_encoder"
 #: State-dict prefix of the speech encoder's own weights (not in ``model.safetensors``).
 SPEECH_MODEL_PREFIX = "encoder.model."
+#: ``audio_norm`` values: a layer norm over each frame's features, or the features as the encoder gives them.
+AUDIO_NORM_FRAME, AUDIO_NORM_NONE = "frame", "none"
+#: The weight of the per-frame layer norm in a saved model (present only with ``audio_norm = "frame"``).
+FRAME_NORM_KEY = "audio_in.0.weight"
 
 
 @dataclass
@@ -63,6 +67,11 @@ class Audio2KPConfig:
         pose_hidden, pose_dilations: the pose decoder's channels and convolutions.
         pose_latent_dim, pose_latent_frames: the pose latent: its size and frames per latent step.
         audio_context_s: extra audio on each side of a window fed to the encoder, seconds.
+        audio_norm: how the audio features enter the network: ``"frame"`` (a layer norm over each frame's
+            features: speech-encoder hidden states, whose scale differs between layers and models) or
+            ``"none"`` (as the encoder gives them: log-mel is already standardised by fixed constants, and a
+            per-frame norm would subtract each frame's mean log energy, i.e. its loudness, which tells how wide
+            the mouth opens). ``None`` picks by feature kind: ``"none"`` for ``mel``, ``"frame"`` otherwise.
         window_frames, overlap_frames: long clips are generated in windows of this many frames whose
             neighbours overlap (crossfaded) by ``overlap_frames``.
     """
@@ -83,6 +92,21 @@ class Audio2KPConfig:
     audio_context_s: float = 0.5
     window_frames: int = 250
     overlap_frames: int = 25
+    audio_norm: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        from fomm_core.errors import InputError
+
+        if self.audio_norm not in (None, AUDIO_NORM_FRAME, AUDIO_NORM_NONE):
+            raise InputError(f"Audio2KP config: audio_norm must be {AUDIO_NORM_FRAME!r} or {AUDIO_NORM_NONE!r}, "
+                             f"got {self.audio_norm!r}")
+
+    @property
+    def resolved_audio_norm(self) -> str:
+        """``audio_norm``, with ``None`` resolved by feature kind (see the class docstring)."""
+        if self.audio_norm is not None:
+            return self.audio_norm
+        return AUDIO_NORM_NONE if self.features.kind == "mel" else AUDIO_NORM_FRAME
 
     def to_dict(self) -> dict:
         return config_to_dict(self)
@@ -172,7 +196,8 @@ class Audio2KP(PretrainedMixin, nn.Module):
         self.config = config
         c, k = config, config.num_keypoints
         self.encoder = build_encoder(c.features, speech_model)
-        self.audio_in = nn.Sequential(nn.LayerNorm(self.encoder.dim), nn.Linear(self.encoder.dim, c.hidden))
+        norm = nn.LayerNorm(self.encoder.dim) if c.resolved_audio_norm == AUDIO_NORM_FRAME else nn.Identity()
+        self.audio_in = nn.Sequential(norm, nn.Linear(self.encoder.dim, c.hidden))
         self.source_in = nn.Sequential(nn.Linear(k * KP_PARAMS, c.hidden), nn.SiLU(), nn.Linear(c.hidden, c.hidden))
         self.blink_in = nn.Linear(1, c.hidden)
         self.trunk = TemporalStack(c.hidden, c.kernel_size, c.dilations, c.attention_layers, c.attention_heads, c.dropout)
@@ -293,13 +318,16 @@ class Audio2KP(PretrainedMixin, nn.Module):
 
         folder = resolve_pretrained(path_or_repo_id, subfolder)
         config = cls.load_config(folder)
+        weights = folder / WEIGHTS_NAME
+        state = load_weights(weights)
+        if config.audio_norm is None and FRAME_NORM_KEY in state:
+            # saved before ``audio_norm`` existed, when every model normed each frame: load it as it was trained
+            config = replace(config, audio_norm=AUDIO_NORM_FRAME)
         speech = None
         if config.features.kind == "wav2vec":
             local = folder / config.features.pretrained
             speech = load_speech_model(str(local if local.exists() else config.features.pretrained))
         model = cls(config, speech)
-        weights = folder / WEIGHTS_NAME
-        state = load_weights(weights)
         own = {k: v for k, v in model.state_dict().items() if not k.startswith(SPEECH_MODEL_PREFIX)}
         check_state_dict(own, state, str(weights))
         model.load_state_dict(state, strict=False)

@@ -8,6 +8,14 @@ motion in them; training separates head pose from expression), with the clip's 1
 openness of the driving face (lid gap / eye width of the offline landmarks), so ``train-audio2kp`` learns
 audio2kp in that FOMM's keypoint space.
 
+Head motion (``DistillOptions.head_pose``): by default (``"keypoints"``) the driving face is rendered with a
+still head and the offline driver's head motion, a similarity in the crop's coordinates, is applied to the
+keypoints read from it. Training separates head pose from expression by fitting a similarity per frame; a
+detector that does not follow a moving head as one similarity (random or briefly trained weights) turns rendered
+head motion into keypoint motion no similarity removes, which the expression stream then has to learn from
+audio that does not predict it. ``"rendered"`` renders the head motion into the driving frames instead (the
+detector's own response to it).
+
 Pairs: each clip is spoken by ``photos_per_clip`` photos, taken in turn from a seeded shuffle of the photos,
 so every photo is used about equally (a photo without a face is skipped and the next one takes its place;
 photos are prepared when used, so memory does not grow with their number). Each pair has its own seed (head motion, blinks). A ``.txt`` transcript
@@ -48,6 +56,9 @@ TRANSCRIPT_SUFFIX = ".txt"
 REPORT_NAME = "distill_report.json"
 #: Clips shorter than this are skipped (audio2kp trains on windows of a couple of seconds).
 DEFAULT_MIN_SECONDS = 1.0
+#: Where the driving face's head motion enters: applied to the keypoints as a similarity, or rendered.
+HEAD_POSE_KEYPOINTS, HEAD_POSE_RENDERED = "keypoints", "rendered"
+HEAD_POSE_MODES = (HEAD_POSE_KEYPOINTS, HEAD_POSE_RENDERED)
 #: Mouth-corner-free eye contours of the landmark set: (upper lid, lower lid) groups per eye.
 EYES = (("eyelid_right_upper", "eyelid_right_lower"), ("eyelid_left_upper", "eyelid_left_lower"))
 
@@ -64,6 +75,7 @@ class DistillOptions:
         seed: fixes the pairing and every pair's head motion and blinks.
         min_seconds: shorter clips are skipped.
         controls: expression / pose scales and blink rate of the offline driver (the seed is set per pair).
+        head_pose: ``"keypoints"`` or ``"rendered"``: where the head motion enters (see the module docstring).
     """
 
     fps: float = DEFAULT_FPS
@@ -71,6 +83,11 @@ class DistillOptions:
     seed: int = 0
     min_seconds: float = DEFAULT_MIN_SECONDS
     controls: AnimationControls = field(default_factory=AnimationControls)
+    head_pose: str = "keypoints"
+
+    def __post_init__(self) -> None:
+        if self.head_pose not in HEAD_POSE_MODES:
+            raise InputError(f"head pose must be one of {', '.join(HEAD_POSE_MODES)}, got {self.head_pose!r}")
 
 
 @dataclass
@@ -177,12 +194,14 @@ def distill_pair(bridge, photo: SourcePhoto, clip: Path, clip_name: str, transcr
     num_frames = int(np.floor(audio.duration * options.fps + 1e-6))
     seed = stable_seed(options.seed, clip_id)
     controls = controls_for(options.controls, seed, transcript)
-    motion = bridge.motion(audio, photo.keypoints, photo.crop, photo.landmarks, options.fps, num_frames, controls)
+    motion = bridge.motion(audio, photo.keypoints, photo.crop, photo.landmarks, options.fps, num_frames, controls,
+                           pose_in_keypoints=options.head_pose == HEAD_POSE_KEYPOINTS)
     span = int(round(num_frames * MODEL_SAMPLE_RATE / options.fps))
     speech = np.pad(audio.samples[:span], (0, max(0, span - len(audio.samples))))
     if motion.track.jacobian is None:
         raise InputError(f"{bridge.name}: the FOMM model has no Jacobians (zeroth order); audio2kp needs them")
-    extra = {"photo": photo.name, "speech": clip_name, "seed": str(seed), "transcript": "yes" if transcript else "no"}
+    extra = {"photo": photo.name, "speech": clip_name, "seed": str(seed), "transcript": "yes" if transcript else "no",
+             "head_pose": options.head_pose}
     shard = ClipShard(
         clip_id=clip_id,
         audio=speech.astype(np.float32),

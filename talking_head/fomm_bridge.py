@@ -19,6 +19,7 @@ Memory does not grow with the clip: at most :data:`DRIVING_BATCH` driving frames
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ from torch import Tensor
 
 from audio2kp.audio import Audio
 from audio2kp.controls import AnimationControls
+from audio2kp.posefit import fit_pose
 from fomm_core.errors import InputError
 from fomm_core.fomm_renderer import FOMM_KEYPOINT_SPACE
 from fomm_core.keypoints import Keypoints
 from fomm_core.motion_track import MotionTrack
 from fomm_core.relative import normalize_kp
+from fomm_core.similarity import Similarity
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,13 @@ class BridgeMotion:
     driving: MotionTrack
     rest: Keypoints
     landmarks: MotionTrack
+
+
+def head_pose_between(still: Tensor, posed: Tensor) -> Similarity:
+    """The per-frame similarity taking ``still`` ``(T, K, 2)`` to ``posed`` ``(T, K, 2)`` (least squares; exact
+    when ``posed`` is ``still`` moved by a similarity, as the offline driver applies head motion)."""
+    pose = fit_pose(still.float(), posed.float()[:, None])[:, 0]  # (T, 4): each still frame to its posed frame
+    return Similarity(pose[:, 0], pose[:, 1], pose[:, 2:4])
 
 
 def largest_mean_displacement(values: Tensor, reference: Tensor) -> float:
@@ -164,6 +174,7 @@ class FommBridgeDriver:
         num_frames: int,
         controls: AnimationControls,
         on_frames: Optional[FrameSink] = None,
+        pose_in_keypoints: bool = False,
     ) -> BridgeMotion:
         """Render the driving sequence in batches, read its FOMM keypoints, transfer them to the source.
 
@@ -172,12 +183,21 @@ class FommBridgeDriver:
             source_image: ``(1, 3, S, S)`` in [0, 1], ``S`` the FOMM model's resolution.
             landmarks: ``(478, 2)`` crop pixels.
             on_frames: receives each batch of driving frames ``(B, S, S, 3)`` uint8 and its first index.
+            pose_in_keypoints: render the driving face with a still head and apply the head motion to the
+                transferred keypoints as the exact similarity the offline driver moves the head by (both live
+                in the crop's normalised coordinates). Only the expression then passes through the keypoint
+                detector, so head motion cannot leak into the expression of a detector that does not follow a
+                moving head as one similarity (e.g. random or briefly trained weights); the track's pose and
+                expression separate exactly, as audio2kp training separates them. ``on_frames`` then receives
+                the still-head frames; ``landmarks`` of the result carry the head motion.
         """
         size = self.fomm.image_size
         if tuple(source_image.shape[-2:]) != (size, size):
             raise InputError(f"the source crop must be {size}x{size} for {self.name}, got {tuple(source_image.shape[-2:])}")
         state = self.landmark_renderer.prepare_with_landmarks(source_image.float().cpu(), landmarks)
-        lm_track = self.offline.drive(audio, state.keypoints, fps, num_frames, controls)
+        head_apart = pose_in_keypoints and controls.pose_scale > 0
+        render_controls = dataclasses.replace(controls, pose_scale=0.0) if head_apart else controls
+        lm_track = self.offline.drive(audio, state.keypoints, fps, num_frames, render_controls)
         rest_frame = self.landmark_renderer.render(state, state.keypoints)  # (1, 3, S, S): the face at rest
         rest = self.fomm.detect(rest_frame).to("cpu", torch.float32)
         values, jacobians = [], []
@@ -199,6 +219,10 @@ class FommBridgeDriver:
             use_relative_movement=True, use_relative_jacobian=with_jacobians,
         )
         track = MotionTrack(moved.value, moved.jacobian, fps, FOMM_KEYPOINT_SPACE)
+        if head_apart:
+            posed = self.offline.drive(audio, state.keypoints, fps, num_frames, controls)
+            track = track.with_pose(head_pose_between(lm_track.value, posed.value))
+            lm_track = posed
         return BridgeMotion(track, driving, rest, lm_track)
 
     def _check_moves(self, driving: MotionTrack, rest: Keypoints, lm_track: MotionTrack, lm_source: Keypoints) -> None:

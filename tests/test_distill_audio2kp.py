@@ -98,6 +98,43 @@ def test_same_seed_same_shards(shards, inputs, tmp_path):
         np.testing.assert_allclose(a.kp_value, b.kp_value, atol=1e-6)
 
 
+def _pose_residual(still: np.ndarray, moving: np.ndarray) -> float:
+    """Largest keypoint error of the best per-frame similarity from ``still`` to ``moving`` (both ``(T, K, 2)``)."""
+    from talking_head.fomm_bridge import head_pose_between
+
+    still_t, moving_t = torch.from_numpy(still), torch.from_numpy(moving)
+    return float((head_pose_between(still_t, moving_t).apply_points(still_t) - moving_t).abs().max())
+
+
+def test_head_motion_enters_as_a_similarity_of_the_keypoints(shards, inputs, tmp_path):
+    """By default every distilled frame is the still-head frame moved by one similarity (so training's pose
+    fit separates head pose from expression exactly); rendered head motion is not, for a random detector."""
+    one = {**inputs, "speech": tmp_path / "speech"}
+    one["speech"].mkdir()
+    shutil.copy(inputs["speech"] / "stella.wav", one["speech"])
+    runs = {}
+    for name, extra in (("still", ("--pose-scale", "0")), ("keypoints", ()), ("rendered", ("--head-pose", "rendered"))):
+        assert _distill(one, tmp_path / name, *extra) == 0
+        (made,) = scan_shards(tmp_path / name)[0]
+        runs[name] = read_shard(made.path)
+    assert runs["keypoints"].extra["head_pose"] == "keypoints" and runs["rendered"].extra["head_pose"] == "rendered"
+    still = runs["still"].kp_value
+    motion = np.abs(runs["keypoints"].kp_value - still).max()
+    assert motion > 1e-3  # the head moves
+    assert _pose_residual(still, runs["keypoints"].kp_value) < 1e-5
+    assert _pose_residual(still, runs["rendered"].kp_value) > 0.05 * motion
+    # the eye openness of the moving face (its width is measured along x: a tilted head changes it a little)
+    np.testing.assert_allclose(runs["keypoints"].eye_openness, runs["rendered"].eye_openness, atol=1e-6)
+
+
+def test_bad_head_pose_option():
+    from fomm_core.errors import InputError
+    from talking_head.distill import DistillOptions
+
+    with pytest.raises(InputError, match="head pose must be one of keypoints, rendered"):
+        DistillOptions(head_pose="video")
+
+
 def test_train_on_distilled_shards_then_assemble_a_learned_folder(shards, inputs, tmp_path, capsys, speech_wav):
     from talking_head.pipeline import TalkingHead
 

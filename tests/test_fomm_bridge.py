@@ -109,6 +109,37 @@ def test_driving_sequence_moves_and_fomm_follows(tiny_ckpt, face_png, speech_wav
     assert torch.allclose(motion.track.value, state.keypoints.value.cpu() + displacement, atol=1e-5)
 
 
+def test_head_pose_applied_to_the_keypoints(tiny_ckpt, face_png, speech_wav):
+    """``pose_in_keypoints``: the still-head motion moved by the exact similarity between the still and the
+    moving landmark tracks (which the driving face's head motion is), and the moving landmark track returned."""
+    from audio2kp.audio import load_audio
+    from audio2kp.controls import AnimationControls
+    from talking_head.fomm_bridge import head_pose_between
+    from talking_head.pipeline import TalkingHead
+
+    ckpt, cfg = tiny_ckpt
+    th = TalkingHead.from_pretrained(str(ckpt), fomm_config=str(cfg))
+    photo = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(face_png).convert("RGB"))
+    transform, landmarks = th._locate(photo, "face", None, False)
+    source = torch.from_numpy(transform.crop(photo)).permute(2, 0, 1)[None].float() / 255
+    state = th.backend.prepare(source)
+    voice = load_audio(str(speech_wav), target_rate=16000)
+    args = (voice, state.keypoints, source, transform.to_crop(landmarks), FPS, 40)
+    driver = th.backend.driver
+    rendered = driver.motion(*args, AnimationControls(seed=2))
+    still = driver.motion(*args, AnimationControls(seed=2, pose_scale=0.0))
+    apart = driver.motion(*args, AnimationControls(seed=2), pose_in_keypoints=True)
+    assert torch.equal(apart.landmarks.value, rendered.landmarks.value)
+    pose = head_pose_between(still.landmarks.value, rendered.landmarks.value)
+    assert (pose.apply_points(still.landmarks.value) - rendered.landmarks.value).abs().max() < 1e-5  # exact
+    assert pose.angle.abs().max() > 1e-3 and pose.translation.abs().max() > 1e-3  # the head does move
+    assert torch.allclose(apart.track.value, pose.apply_points(still.track.value), atol=1e-6)
+    assert torch.allclose(apart.track.jacobian, pose.apply_jacobians(still.track.jacobian), atol=1e-6)
+    assert not torch.allclose(apart.track.value, rendered.track.value, atol=1e-4)  # a random detector differs
+    quiet = driver.motion(*args, AnimationControls(seed=2, pose_scale=0.0), pose_in_keypoints=True)
+    assert torch.equal(quiet.track.value, still.track.value)  # a still head: nothing to apply
+
+
 def test_controls_act_through_the_offline_driver(tiny_ckpt, face_png, speech_wav):
     from talking_head.pipeline import TalkingHead
 

@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="fixes the pairing, head motion and blinks (default 0)")
     parser.add_argument("--pose-scale", type=float, default=1.0, help="head motion of the driving face (default 1)")
     parser.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute of the driving face (default 15)")
+    parser.add_argument("--head-pose", choices=("keypoints", "rendered"), default="keypoints",
+                        help="head motion of the driving face: applied to the keypoints as the exact similarity "
+                             "(default; training then separates pose from expression exactly) or rendered into "
+                             "the driving frames for the detector to read")
     parser.add_argument("--device", default="cpu", help="torch device of the FOMM keypoint detector (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -37,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     options = DistillOptions(
         fps=args.fps, photos_per_clip=args.photos_per_clip, seed=args.seed,
-        controls=AnimationControls(pose_scale=args.pose_scale, blink_rate=args.blink_rate),
+        controls=AnimationControls(pose_scale=args.pose_scale, blink_rate=args.blink_rate), head_pose=args.head_pose,
     )
     bar = tqdm(unit="pair", desc=NAME, disable=args.quiet or None)
     results = distill(args.fomm, args.photos, args.speech, args.out, options, fomm_config=args.fomm_config,

@@ -180,3 +180,50 @@ def test_driver_in_bfloat16_gives_a_float32_track_close_to_float32(tmp_path):
     track = half.drive(audio, src, 25.0, 50, AnimationControls(seed=4))
     assert track.value.dtype == torch.float32 and track.value.shape == (50, 10, 2)
     assert (track.value - ref.value).abs().max() < 0.05
+
+
+def _audio_input(model: Audio2KP, samples: torch.Tensor) -> torch.Tensor:
+    """``(B, T, hidden)``: what the audio contributes to the network's per-frame input."""
+    with torch.no_grad():
+        return model.audio_in(model.encoder(samples, torch.arange(10, dtype=torch.float64) / 25.0 + 0.1))
+
+
+def test_mel_front_end_keeps_loudness():
+    """Log-mel enters without a per-frame norm: the same sound 12 dB quieter is a different input (a per-frame
+    layer norm would make them equal, hiding how loud the voice is, i.e. how wide the mouth opens)."""
+    torch.manual_seed(0)
+    model = Audio2KP(tiny_config())
+    assert model.config.resolved_audio_norm == "none"
+    loud = torch.from_numpy(noise_audio(0.6).samples)[None]
+    quiet = loud * 0.25
+    assert (_audio_input(model, loud) - _audio_input(model, quiet)).abs().mean() > 0.05
+    framed = Audio2KP(tiny_config(audio_norm="frame"))
+    assert (_audio_input(framed, loud) - _audio_input(framed, quiet)).abs().max() < 0.01  # only the log floor tells them apart
+
+
+def test_wav2vec_front_end_norms_each_frame(tiny_wav2vec_dir):
+    config = tiny_config(features=FeatureConfig(kind="wav2vec", pretrained=str(tiny_wav2vec_dir)))
+    assert config.resolved_audio_norm == "frame"
+    assert isinstance(Audio2KP(config).audio_in[0], torch.nn.LayerNorm)
+
+
+def test_model_saved_before_audio_norm_loads_as_trained(tmp_path):
+    """A mel model saved when every model normed each frame (no ``audio_norm`` in its config, the norm's
+    weights in its file) loads with that norm and gives what it gave."""
+    torch.manual_seed(0)
+    old = perturbed(Audio2KP(tiny_config(audio_norm="frame")))
+    old.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["audio_norm"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    loaded = Audio2KP.from_pretrained(tmp_path / "m")
+    assert loaded.config.audio_norm == "frame"
+    src, audio = source_keypoints(), noise_audio(2.0)
+    a = Audio2KPDriver(old).drive(audio, src, 25.0, 50, AnimationControls(seed=4))
+    b = Audio2KPDriver(loaded).drive(audio, src, 25.0, 50, AnimationControls(seed=4))
+    assert torch.equal(a.value, b.value)
+
+
+def test_bad_audio_norm_is_refused():
+    with pytest.raises(InputError, match="audio_norm must be"):
+        tiny_config(audio_norm="batch")
