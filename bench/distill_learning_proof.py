@@ -13,7 +13,7 @@
    goes with the lip opening); 1 = the same direction on every photo, about ``sqrt(pi / 4n)`` for directions at
    random over ``n`` photos. A student sees only the source keypoints of a new photo, so it can follow the
    teacher there only as far as the direction is predictable from them.
-4. ``talking-head distill-audio2kp`` (defaults: head motion applied to the keypoints as a similarity) on
+4. ``talking-head distill-audio2kp`` (``--head-pose``, default: head motion applied to the keypoints as a similarity) on
    training photos x training clips, held-out photos x held-out clips, training photos x held-out clips, and,
    for the one-photo control, the first training photo x training clips and x held-out clips.
 5. ``talking-head train-audio2kp`` (log-mel, CPU, one thread) and ``talking-head assemble-learned``; the control
@@ -279,9 +279,9 @@ def evaluate(model_dir: Path, shards: Path) -> dict:
     )
 
 
-def distill(teacher: Path, photos: Path, speech: Path, out: Path) -> None:
+def distill(teacher: Path, photos: Path, speech: Path, out: Path, head_pose: str) -> None:
     cli("distill-audio2kp", "--fomm", str(teacher), "--photos", str(photos), "--speech", str(speech), "--out", str(out),
-        "--quiet")
+        "--head-pose", head_pose, "--quiet")
 
 
 def train_student(work: Path, name: str, data: Path, steps: int) -> Path:
@@ -308,6 +308,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=TRAIN_CONFIG["steps"])
     parser.add_argument("--train-clips", type=int, default=100)
     parser.add_argument("--heldout-clips", type=int, default=16)
+    parser.add_argument("--head-pose", choices=("keypoints", "rendered"), default="keypoints",
+                        help="distill-audio2kp --head-pose (default keypoints); use a fresh --work to compare")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -323,14 +325,14 @@ def main() -> None:
         print(f"  {split}: {len(list((photos / split).glob('*.png')))} photos, {len(list((speech / split).glob('*.wav')))} clips")
     step("3. the teacher's keypoints on a still head: do they move with the mouth, the same way on every face?")
     control_photo = teacher_check(teacher, photos / "train", speech / "train")
-    step("4. distill-audio2kp")
+    step(f"4. distill-audio2kp (head pose: {args.head_pose})")
     one = work / "photos" / "one"
     one.mkdir(exist_ok=True)
     shutil.copy(photos / "train" / control_photo, one / control_photo)
     for name, photo_dir, speech_dir in (("train", "train", "train"), ("heldout", "heldout", "heldout"),
                                         ("seen-photos", "train", "heldout"), ("one-train", "one", "train"),
                                         ("one-heldout", "one", "heldout")):
-        distill(teacher, photos / photo_dir, speech / speech_dir, shards / name)
+        distill(teacher, photos / photo_dir, speech / speech_dir, shards / name, args.head_pose)
         report = json.loads((shards / name / "distill_report.json").read_text())
         made = len(report["prepared"]) + len(report["done before"])
         print(f"  {name}: {made} pairs ({photo_dir} photos x {speech_dir} clips), photos without a face: {len(report['skipped'])}")
