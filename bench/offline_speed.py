@@ -90,7 +90,7 @@ def bench_size(size: int) -> dict:
 
     def warp_all():  # as render() does: the photo everywhere, its mouth-interior mask around the mouth only
         grids = [sampling_grid(o, size, size) for o in offsets]
-        return [(sample(state.image[:, :3], g), sample_mask(state.image[:, 3:], g)) for g in grids]
+        return [(sample(state.image[:, :3], g), sample_mask(state.image[:, 3:], g, state.interior_reach)) for g in grids]
 
     warped, t_warp = timed(warp_all)
 

@@ -25,7 +25,8 @@ from fomm_core.keypoints import Keypoints
 from fomm_core.threads import torch_threads
 
 from .mouth import MouthAppearance, measure_mouth, paint_mouths
-from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, sample, sample_mask, sampling_grid, sparse_to_dense_tiled
+from .warp import (BACKGROUND_WEIGHT, TILE_CELLS, Seam, mask_reach, sample, sample_mask, sampling_grid,
+                   sparse_to_dense_tiled)
 
 #: Heatmap std of a keypoint = this times the mean distance to its nearest neighbours.
 SIGMA_PER_SPACING = 1.0
@@ -80,6 +81,7 @@ class LandmarkSourceState:
         mouth: the photo's mouth colours and size.
         landmarks: ``(478, 2)`` float32 crop pixels (x, y).
         heat_shift: ``(K, 2)`` heatmap centre offsets, normalised units (see ``sparse_to_dense_tiled``).
+        interior_reach: where samples can draw on the interior mask (:func:`.warp.mask_reach`), or ``None``.
     """
 
     image: Tensor
@@ -88,6 +90,7 @@ class LandmarkSourceState:
     mouth: MouthAppearance
     landmarks: np.ndarray
     heat_shift: Tensor
+    interior_reach: Optional[tuple] = None
 
 
 def pixels_to_normalized(points: np.ndarray, size: int) -> np.ndarray:
@@ -201,6 +204,7 @@ class LandmarkWarpRenderer:
             variance=torch.from_numpy((sigma ** 2).astype(np.float32)),
             mouth=mouth,
             heat_shift=torch.from_numpy(_lip_heat_shift(value)),
+            interior_reach=mask_reach(interior[None, None]),
             landmarks=np.asarray(landmarks, np.float32),
         )
 
@@ -232,7 +236,7 @@ class LandmarkWarpRenderer:
         grid = sampling_grid(offset, size, size)  # (B, H, W, 2)
         frames = sample(state.image[:, :3], grid)  # (B, 3, H, W)
         if self.config.paint_mouth:
-            interior = sample_mask(state.image[:, 3:], grid)  # (B, H, W), computed around the mouth only
+            interior = sample_mask(state.image[:, 3:], grid, state.interior_reach)  # (B, H, W), around the mouth only
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
             paint_mouths(frames, interior, px, state.mouth, motion.articulation)
         return frames.clamp_(0, 1)

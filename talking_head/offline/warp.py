@@ -90,18 +90,26 @@ def warp(image: Tensor, offset: Tensor) -> Tensor:
 SAMPLING_REACH_PX = 2
 
 
-def sample_mask(mask: Tensor, grid: Tensor) -> Tensor:
-    """``mask`` (``(1, 1, h, w)``, zero outside a small region) sampled at ``grid`` (``(B, H, W, 2)``) ->
-    ``(B, H, W)``, equal to :func:`sample`'s, but only output pixels whose sample can land on the non-zero
-    region are computed (a mouth, not the whole window)."""
-    out = grid.new_zeros(grid.shape[:3])
+def mask_reach(mask: Tensor) -> Optional[tuple]:
+    """Where samples can draw on ``mask`` (``(1, 1, h, w)``): its non-zero box widened by the sampling reach,
+    ``(x0, y0, x1, y1)`` in normalised units, or ``None`` for an all-zero mask. Once per source."""
     ys, xs = mask[0, 0].nonzero(as_tuple=True)
     if not len(ys):
-        return out
+        return None
     h, w = mask.shape[-2:]
     reach = SAMPLING_REACH_PX + 1
-    x0, x1 = (float(xs.min()) - reach) * 2 / (w - 1) - 1, (float(xs.max()) + reach) * 2 / (w - 1) - 1
-    y0, y1 = (float(ys.min()) - reach) * 2 / (h - 1) - 1, (float(ys.max()) + reach) * 2 / (h - 1) - 1
+    return ((float(xs.min()) - reach) * 2 / (w - 1) - 1, (float(ys.min()) - reach) * 2 / (h - 1) - 1,
+            (float(xs.max()) + reach) * 2 / (w - 1) - 1, (float(ys.max()) + reach) * 2 / (h - 1) - 1)
+
+
+def sample_mask(mask: Tensor, grid: Tensor, reach: Optional[tuple]) -> Tensor:
+    """``mask`` (``(1, 1, h, w)``, zero outside a small region) sampled at ``grid`` (``(B, H, W, 2)``) ->
+    ``(B, H, W)``, equal to :func:`sample`'s, but only output pixels whose sample lands within ``reach``
+    (:func:`mask_reach` of the mask) are computed (a mouth, not the whole window)."""
+    out = grid.new_zeros(grid.shape[:3])
+    if reach is None:
+        return out
+    x0, y0, x1, y1 = reach
     gx, gy = grid[..., 0], grid[..., 1]
     hit = ((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)).any(0)  # (H, W) over the batch
     rows, cols = hit.any(1).nonzero()[:, 0], hit.any(0).nonzero()[:, 0]
