@@ -64,8 +64,7 @@ def bench_size(size: int) -> dict:
     from talking_head.offline import LandmarkWarpConfig, LandmarkWarpRenderer
     from talking_head.offline.mouth import paint_mouths
     from talking_head.offline.renderer import LANDMARK_SEAMS, RENDER_CHUNK, normalized_to_pixels
-    from talking_head.offline.warp import sample, sample_mask, sampling_grid, sparse_to_dense_tiled
-    from audio2kp.offline import LANDMARK_SET as KS
+    from talking_head.offline.warp import sample_mask, sparse_to_dense_tiled, warp_frame
 
     source, audio = load_example(size)
     frames = int(round(audio.duration * FPS))
@@ -88,18 +87,27 @@ def bench_size(size: int) -> dict:
                                                                        state.heat_shift, LANDMARK_SEAMS)
                                                  for i in range(m.batch_size)]) for m in chunks])
 
-    def warp_all():  # as render() does: the photo everywhere, its mouth-interior mask around the mouth only
-        grids = [sampling_grid(o, size, size) for o in offsets]
-        return [(sample(state.image[:, :3], g), sample_mask(state.image[:, 3:], g, state.interior_reach)) for g in grids]
+    def warp_all():  # as render() does: the photo copied, sampled where it moves; its mouth-interior mask too
+        out = []
+        for chunk in offsets:
+            frames_, interior = torch.empty(len(chunk), 3, size, size), torch.empty(len(chunk), size, size)
+            for i, offset in enumerate(chunk.split(1)):
+                grid, (y0, y1, x0, x1) = warp_frame(state.image[:, :3], offset, frames_[i])
+                interior[i] = state.image[0, 3]
+                if grid is not None:
+                    interior[i, y0:y1, x0:x1] = sample_mask(state.image[:, 3:], grid, state.interior_reach)[0]
+            out.append((frames_, interior))
+        return out
 
     warped, t_warp = timed(warp_all)
 
     def paint_all():
         for m, (frames_, interior) in zip(chunks, warped):
             px = normalized_to_pixels(m.value, size)
-            paint_mouths(frames_, interior, px, state.mouth)
+            paint_mouths(frames_, interior, px, state.mouth, m.articulation)
 
     _, t_paint = timed(paint_all)
+    renderer.render(state, motion[:RENDER_CHUNK])  # warm up (per-size tables are made on the first call)
     video, t_render = timed(lambda: renderer.render(state, motion))
     cpu = CPU_SECONDS.pop("last")[-7:]  # phones, prosody, drive, field, warp, mouth, render
     cpu_fps = {k: frames / max(c, 1e-9) for k, c in zip(("phones", "prosody", "driver", "field", "warp", "mouth", "render"), cpu)}

@@ -25,8 +25,7 @@ from fomm_core.keypoints import Keypoints
 from fomm_core.threads import torch_threads
 
 from .mouth import MouthAppearance, measure_mouth, paint_mouths
-from .warp import (BACKGROUND_WEIGHT, TILE_CELLS, Seam, mask_reach, sample, sample_mask, sampling_grid,
-                   sparse_to_dense_tiled)
+from .warp import BACKGROUND_WEIGHT, TILE_CELLS, Seam, mask_reach, sample_mask, sparse_to_dense_tiled, warp_frame
 
 #: Heatmap std of a keypoint = this times the mean distance to its nearest neighbours.
 SIGMA_PER_SPACING = 1.0
@@ -217,29 +216,32 @@ class LandmarkWarpRenderer:
         jac = motion.jacobian if motion.jacobian is not None else state.keypoints.jacobian.expand(motion.batch_size, -1, -1, -1)
         art = None if motion.articulation is None else motion.articulation.float().cpu()
         motion = Keypoints(motion.value.float().cpu(), jac.float().cpu(), art)
-        out = []
+        size = state.image.shape[-1]
+        frames = torch.empty(motion.batch_size, 3, size, size)
         with torch_threads():  # small tensors: one thread is fastest, and immune to a busy second core
             for start in range(0, motion.batch_size, RENDER_CHUNK):
-                out.append(self._render_chunk(state, motion[start:start + RENDER_CHUNK]))
-        return torch.cat(out, 0)
+                self._render_chunk(state, motion[start:start + RENDER_CHUNK], frames[start:start + RENDER_CHUNK])
+        return frames
 
-    def _render_chunk(self, state: LandmarkSourceState, motion: Keypoints) -> Tensor:
+    def _render_chunk(self, state: LandmarkSourceState, motion: Keypoints, frames: Tensor) -> None:
+        """Render ``motion`` into ``frames`` (``(B, 3, H, W)``, written in place)."""
         size = state.image.shape[-1]
         flow_size = self._flow_size(size)
-        # Frame by frame: which keypoints reach which tiles then depends on the frame alone, so a frame
-        # renders to the same pixels whatever batch it comes in (streaming equals one-shot rendering).
-        offset = torch.cat([
-            sparse_to_dense_tiled(state.keypoints, motion[i], state.variance, flow_size,
-                                  self.config.background_weight, state.heat_shift, LANDMARK_SEAMS)
-            for i in range(motion.batch_size)
-        ])
-        grid = sampling_grid(offset, size, size)  # (B, H, W, 2)
-        frames = sample(state.image[:, :3], grid)  # (B, 3, H, W)
+        interior = torch.empty(motion.batch_size, size, size)  # the photo's mouth interior, warped
+        # Frame by frame: which keypoints reach which tiles, and which pixels move, then depend on the frame
+        # alone, so a frame renders to the same pixels whatever batch it comes in (streaming equals one-shot).
+        for i in range(motion.batch_size):
+            offset = sparse_to_dense_tiled(state.keypoints, motion[i], state.variance, flow_size,
+                                           self.config.background_weight, state.heat_shift, LANDMARK_SEAMS)
+            grid, (y0, y1, x0, x1) = warp_frame(state.image[:, :3], offset, frames[i])
+            if self.config.paint_mouth:
+                interior[i] = state.image[0, 3]
+                if grid is not None:  # around the mouth only
+                    interior[i, y0:y1, x0:x1] = sample_mask(state.image[:, 3:], grid, state.interior_reach)[0]
         if self.config.paint_mouth:
-            interior = sample_mask(state.image[:, 3:], grid, state.interior_reach)  # (B, H, W), around the mouth only
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
             paint_mouths(frames, interior, px, state.mouth, motion.articulation)
-        return frames.clamp_(0, 1)
+        frames.clamp_(0, 1)
 
 
 def _lip_heat_shift(value: np.ndarray) -> np.ndarray:

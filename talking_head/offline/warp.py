@@ -12,8 +12,9 @@ the identity upsampled, and the source sampled once (``grid_sample``, bicubic) a
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -64,15 +65,55 @@ def sparse_to_dense(source: Keypoints, driving: Keypoints, variance: Tensor, flo
     return offset.permute(0, 2, 1).reshape(batch, 2, flow_size, flow_size)  # (B, 2, F, F)
 
 
-def sampling_grid(offset: Tensor, height: int, width: int) -> Tensor:
-    """Where each output pixel samples the source: identity + ``offset`` (``(B, 2, f, f)``, upsampled to
-    ``height x width``), ``(B, H, W, 2)`` in normalised units; motion far below a pixel is no motion (sampled
-    exactly there, the photo keeps every bit of its detail)."""
-    if offset.shape[-2:] != (height, width):
-        offset = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=True)
+#: An output box ``(y0, y1, x0, x1)``, pixels, end exclusive.
+Box = Tuple[int, int, int, int]
+
+
+def moving_grid(offset: Tensor, height: int, width: int) -> Tuple[Optional[Tensor], Box]:
+    """Where the output pixels that move sample the source, for one frame.
+
+    Args:
+        offset: ``(1, 2, f, f)`` offset of the warp from the identity on the flow grid (normalised units),
+            exactly 0 where no keypoint reaches (:func:`sparse_to_dense_tiled`).
+        height, width: the output's size (pixels).
+
+    Returns:
+        ``(grid, box)``: ``box`` ``(y0, y1, x0, x1)`` the output pixels the offset can move (the bilinear
+        upsampling of the flow cells that are not 0), ``grid`` ``(1, y1 - y0, x1 - x0, 2)`` identity + the
+        upsampled offset there, normalised units; ``(None, (0, 0, 0, 0))`` when nothing moves. Every pixel
+        outside the box is the source's own (copy it, do not resample it). Motion far below a pixel is no
+        motion: sampled exactly there, the photo keeps every bit of its detail. The box depends on this frame
+        alone, so a frame warps to the same pixels whatever batch it is rendered in.
+    """
+    flow = offset.shape[-1]
+    moving = (offset[0] != 0).any(0)  # (f, f)
+    rows, cols = moving.any(1).nonzero()[:, 0], moving.any(0).nonzero()[:, 0]
+    if not len(rows):
+        return None, (0, 0, 0, 0)
+    y0, y1 = _reached(flow, height, int(rows[0]), int(rows[-1]))
+    x0, x1 = _reached(flow, width, int(cols[0]), int(cols[-1]))
+    identity = _identity_grid(height, width, offset.dtype)[None, y0:y1, x0:x1]  # (1, h, w, 2)
+    # Bilinear upsampling with aligned corners of the box only: the flow grid spans the same [-1, 1].
+    up = F.grid_sample(offset, identity, mode="bilinear", align_corners=True)  # (1, 2, h, w)
     still = 2.0 * STILL_PX / (max(height, width) - 1)  # pixels -> normalised units
-    offset = offset.masked_fill(offset.abs() < still, 0.0)
-    return make_coordinate_grid((height, width), offset.dtype)[None] + offset.permute(0, 2, 3, 1)  # (B, H, W, 2)
+    up = up.masked_fill(up.abs() < still, 0.0)
+    return identity + up.permute(0, 2, 3, 1), (y0, y1, x0, x1)  # (1, h, w, 2)
+
+
+def _reached(flow: int, size: int, first: int, last: int) -> Tuple[int, int]:
+    """The pixels (start, end exclusive) of ``size`` whose bilinear upsampling from ``flow`` cells (aligned
+    corners: pixel ``p`` lies at cell ``p (flow - 1) / (size - 1)``) draws on cells ``first..last``: those strictly
+    between cells ``first - 1`` and ``last + 1``."""
+    scale = (size - 1) / (flow - 1)  # pixels per cell
+    start = max(0, math.floor((first - 1) * scale) + 1)
+    end = min(size, math.ceil((last + 1) * scale))
+    return start, end
+
+
+@functools.lru_cache(maxsize=8)
+def _identity_grid(height: int, width: int, dtype: torch.dtype) -> Tensor:
+    """:func:`fomm_core.grid.make_coordinate_grid` of the output, ``(H, W, 2)``, made once per size (never written to)."""
+    return make_coordinate_grid((height, width), dtype)
 
 
 def sample(image: Tensor, grid: Tensor) -> Tensor:
@@ -81,9 +122,17 @@ def sample(image: Tensor, grid: Tensor) -> Tensor:
                          align_corners=True)
 
 
-def warp(image: Tensor, offset: Tensor) -> Tensor:
-    """Sample ``image`` (``(1, C, H, W)``) at identity + ``offset`` (``(B, 2, f, f)``, upsampled to H x W)."""
-    return sample(image, sampling_grid(offset, *image.shape[-2:]))
+def warp_frame(image: Tensor, offset: Tensor, out: Tensor) -> Tuple[Optional[Tensor], Box]:
+    """Warp ``image`` (``(1, C, H, W)``) by one frame's ``offset`` (``(1, 2, f, f)``) into ``out`` (``(C, H, W)``,
+    written in place): the source copied where nothing moves, sampled (:data:`SAMPLING`) in the box that
+    moves. Returns :func:`moving_grid`'s ``(grid, box)`` for sampling other layers the same way."""
+    height, width = image.shape[-2:]
+    out.copy_(image[0])
+    grid, box = moving_grid(offset, height, width)
+    if grid is not None:
+        y0, y1, x0, x1 = box
+        out[:, y0:y1, x0:x1] = sample(image, grid)[0]
+    return grid, box
 
 
 #: Source pixels around a mask's non-zero box that a sample can still draw on (bicubic: 2 on each side).
@@ -170,47 +219,84 @@ def sparse_to_dense_tiled(source: Keypoints, driving: Keypoints, variance: Tenso
     The keypoint's motion itself is unchanged (first-order motion is valid around the keypoint).
     """
     batch, num_kp = driving.batch_size, driving.num_kp
-    tiles = flow_size // TILE_CELLS
-    if tiles * TILE_CELLS != flow_size:
+    if flow_size % TILE_CELLS:
         raise ValueError(f"flow_size {flow_size} is not a multiple of {TILE_CELLS}")
-    cells = _tile_cells(flow_size).to(driving.value.dtype)  # (tiles, S*S, 2), shared: never written to
+    tiles = _tile_grid(flow_size)
     jac = source.jacobian @ torch.linalg.inv(driving.jacobian)  # (B, K, 2, 2)
     centres = driving.value
     if heat_shift is not None:
         centres = centres + torch.einsum("bkij,kj->bki", torch.linalg.inv(jac), heat_shift)  # (B, K, 2)
-    index, active = _tile_candidates(cells, centres, variance.sqrt())
-    offset = torch.zeros(batch, tiles * tiles, TILE_CELLS * TILE_CELLS, 2, dtype=cells.dtype)
+    index, active = _tile_candidates(tiles, centres, variance.sqrt())
+    offset = torch.zeros(batch, tiles.count, TILE_CELLS * TILE_CELLS, 2)
     if index.numel():
-        eye = torch.eye(2, dtype=jac.dtype)
+        # T_k(z) - z = (J_k - I) z + b_k: its coefficients, the columns of J_k - I then b_k, and a 1 that sums
+        # the heatmaps in the same product; a zero pad keypoint K after them.
+        lin = jac - torch.eye(2, dtype=jac.dtype)  # (B, K, 2, 2)
         bias = source.value - torch.einsum("bkij,bkj->bki", jac, driving.value)  # (B, K, 2)
-        coeff = torch.cat([(jac - eye).flatten(2), bias], 2)  # (B, K, 6)
-        coeff = torch.cat([coeff, torch.zeros(batch, 1, 6)], 1)  # (B, K+1, 6): a zero pad keypoint
+        coeff = torch.zeros(batch, num_kp + 1, 7)
+        coeff[:, :num_kp, 0:2], coeff[:, :num_kp, 2:4] = lin[..., 0], lin[..., 1]
+        coeff[:, :num_kp, 4:6], coeff[:, :num_kp, 6] = bias, 1.0
         points = torch.cat([centres, torch.full((batch, 1, 2), _FAR)], 1)  # (B, K+1, 2)
-        var = torch.cat([variance, variance.new_ones(1)])  # (K+1,)
+        scale = -0.5 / torch.cat([variance, variance.new_ones(1)])  # (K+1,) exponent per squared distance
         tile_ids = active.nonzero()[:, 0]  # (A,) grid tile of each row of `index`
-        sides, labels = _seam_table(seams, driving.value, cells[tile_ids], num_kp)
+        sides, labels = _seam_table(seams, driving.value, tiles, tile_ids, num_kp)
         # Tiles differ a lot in how many keypoints reach them (a few on the cheek, dozens at the lips):
         # each group of similar tiles is padded only to its own largest count, not the grid's.
         for rows, width in _groups_by_count((index < num_kp).sum(1)):
             group = index[rows, :width]  # (a, m)
+            ids = tile_ids[rows]
             gate = None
             if sides is not None:
                 which = labels[group][None, :, None, :].expand(batch, -1, TILE_CELLS * TILE_CELLS, -1)  # (B, a, C, m)
                 gate = torch.gather(sides[:, rows], 3, which)
-            offset[:, tile_ids[rows]] = _mix_tiles(cells[tile_ids[rows]], group, points, coeff, var, gate,
-                                                   background_weight)  # (B, a, C, 2)
-    offset = offset.view(batch, tiles, tiles, TILE_CELLS, TILE_CELLS, 2).permute(0, 5, 1, 3, 2, 4)  # (B, 2, ty, S, tx, S)
+            offset[:, ids] = _mix_tiles(tiles, ids, group, points, coeff, scale, gate, background_weight)  # (B, a, C, 2)
+    side = tiles.side
+    offset = offset.view(batch, side, side, TILE_CELLS, TILE_CELLS, 2).permute(0, 5, 1, 3, 2, 4)  # (B, 2, ty, S, tx, S)
     return offset.reshape(batch, 2, flow_size, flow_size)
 
 
+@dataclass(frozen=True)
+class _TileGrid:
+    """A ``flow_size`` grid cut into ``side x side`` tiles of ``S x S`` cells (S = :data:`TILE_CELLS`), tile
+    ``ty * side + tx``, cell ``sy * S + sx``; normalised units. Made once per grid size; never written to.
+
+    Attributes:
+        cells: ``(tiles, S*S, 2)`` cell centres (x, y).
+        xs, ys: ``(tiles, S)`` the x of each cell column and the y of each cell row of a tile.
+        col_lo, col_hi: ``(side,)`` x range of each column of tiles; row_lo, row_hi: y range of each row.
+        lo, hi: ``(tiles, 2)`` each tile's box.
+        xs_np, ys_np: ``xs`` and ``ys`` as float64 NumPy arrays.
+    """
+
+    side: int
+    cells: Tensor
+    xs: Tensor
+    ys: Tensor
+    col_lo: Tensor
+    col_hi: Tensor
+    row_lo: Tensor
+    row_hi: Tensor
+    lo: Tensor
+    hi: Tensor
+    xs_np: np.ndarray
+    ys_np: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return self.side * self.side
+
+
 @functools.lru_cache(maxsize=8)
-def _tile_cells(flow_size: int) -> Tensor:
-    """The cell centres of a ``flow_size`` grid tile by tile, ``(tiles, S*S, 2)`` float32 (tile ty * side + tx,
-    cell sy * S + sx); made once per grid size."""
-    tiles = flow_size // TILE_CELLS
+def _tile_grid(flow_size: int) -> _TileGrid:
+    side = flow_size // TILE_CELLS
     grid = make_coordinate_grid((flow_size, flow_size), torch.float32)  # (F, F, 2)
-    cells = grid.view(tiles, TILE_CELLS, tiles, TILE_CELLS, 2).permute(0, 2, 1, 3, 4)  # (ty, tx, S, S, 2)
-    return cells.reshape(tiles * tiles, TILE_CELLS * TILE_CELLS, 2).contiguous()  # (tiles, S*S, 2)
+    cells = grid.view(side, TILE_CELLS, side, TILE_CELLS, 2).permute(0, 2, 1, 3, 4)  # (ty, tx, S, S, 2)
+    cells = cells.reshape(side * side, TILE_CELLS * TILE_CELLS, 2).contiguous()  # (tiles, S*S, 2)
+    square = cells.view(-1, TILE_CELLS, TILE_CELLS, 2)  # (tiles, sy, sx, 2)
+    xs, ys = square[:, 0, :, 0].contiguous(), square[:, :, 0, 1].contiguous()  # (tiles, S) each
+    lo, hi = cells.amin(1), cells.amax(1)  # (tiles, 2)
+    return _TileGrid(side, cells, xs, ys, lo[:side, 0], hi[:side, 0], lo[::side, 1], hi[::side, 1], lo, hi,
+                     xs.double().numpy(), ys.double().numpy())
 
 
 #: Tiles are grouped by how many keypoints reach them, each group padded to its own largest count: the group
@@ -229,50 +315,46 @@ def _groups_by_count(counts: Tensor):
         lower = max(lower, upper)
 
 
-def _mix_tiles(z: Tensor, index: Tensor, points: Tensor, coeff: Tensor, var: Tensor, gate: Optional[Tensor],
-               background_weight: float) -> Tensor:
+def _mix_tiles(tiles: _TileGrid, ids: Tensor, index: Tensor, points: Tensor, coeff: Tensor, scale: Tensor,
+               gate: Optional[Tensor], background_weight: float) -> Tensor:
     """Offsets of the cells of ``a`` tiles, ``(B, a, C, 2)``.
 
     Args:
-        z: ``(a, C, 2)`` cell centres (C = S*S, cell (sy, sx) at sy * S + sx).
-        index: ``(a, M)`` keypoints reaching each tile (the pad keypoint ``K`` fills the rest).
-        points: ``(B, K+1, 2)`` heatmap centres; coeff: ``(B, K+1, 6)`` motion coefficients; var: ``(K+1,)``.
+        ids: ``(a,)`` the tiles (of ``tiles``); index: ``(a, M)`` keypoints reaching each (the pad keypoint
+            ``K`` fills the rest).
+        points: ``(B, K+1, 2)`` heatmap centres; coeff: ``(B, K+1, 7)`` motion coefficients (columns of
+            ``J - I``, bias, 1); scale: ``(K+1,)`` ``-1 / (2 variance)``.
         gate: ``(B, a, C, M)`` multipliers of the heatmaps by the seams (None: no seams).
     """
     p = points[:, index]  # (B, a, M, 2)
     # An isotropic Gaussian is separable: exp(-(dx^2 + dy^2) / 2v) = exp(-dx^2 / 2v) exp(-dy^2 / 2v), so
     # each tile needs S + S exponentials per keypoint, not S * S.
-    square = z.view(-1, TILE_CELLS, TILE_CELLS, 2)
-    zx, zy = square[:, 0, :, 0], square[:, :, 0, 1]  # (a, S) each
-    scale = (-0.5 / var[index])[None, :, None, :]  # (1, a, 1, M)
-    gx = torch.exp((zx[None, :, :, None] - p[:, :, None, :, 0]).square_().mul_(scale))  # (B, a, S, M)
-    gy = torch.exp((zy[None, :, :, None] - p[:, :, None, :, 1]).square_().mul_(scale))  # (B, a, S, M)
+    xs, ys = tiles.xs[ids], tiles.ys[ids]  # (a, S) each
+    factor = scale[index][None, :, None, :]  # (1, a, 1, M)
+    gx = torch.exp((xs[None, :, :, None] - p[:, :, None, :, 0]).square_().mul_(factor))  # (B, a, S, M)
+    gy = torch.exp((ys[None, :, :, None] - p[:, :, None, :, 1]).square_().mul_(factor))  # (B, a, S, M)
     heat = (gy[:, :, :, None, :] * gx[:, :, None, :, :]).flatten(2, 3)  # (B, a, C, M)
     if gate is not None:
-        heat = heat * gate
-    weights = heat / (heat.sum(-1, keepdim=True) + background_weight)
-    mixed = weights @ coeff[:, index]  # (B, a, C, 6)
-    lin = mixed[..., :4].unflatten(-1, (2, 2))  # (B, a, C, 2, 2)
-    return torch.einsum("bacij,acj->baci", lin, z) + mixed[..., 4:]
+        heat.mul_(gate)
+    mixed = heat @ coeff[:, index]  # (B, a, C, 7): heat-weighted coefficients, and the heat's sum
+    mixed = mixed[..., :6] / (mixed[..., 6:] + background_weight)  # (B, a, C, 6)
+    z = tiles.cells[ids]  # (a, C, 2)
+    return mixed[..., 4:].addcmul(mixed[..., 0:2], z[..., 0:1]).addcmul_(mixed[..., 2:4], z[..., 1:2])  # (B, a, C, 2)
 
 
-def _tile_candidates(cells: Tensor, points: Tensor, sigma: Tensor):
+def _tile_candidates(tiles: _TileGrid, points: Tensor, sigma: Tensor):
     """Keypoints reaching each tile: ``(A, M)`` indices (``K`` pads) and the ``(tiles,)`` active mask.
 
-    ``cells`` ``(tiles, C, 2)`` are the tiles of a square grid, row by row; a keypoint reaches a tile when its
-    box (:data:`REACH_SIGMAS` heatmap widths around it, over the frames of the batch) overlaps the tile's,
-    which is the overlap of the two boxes' x ranges and y ranges, tested per grid column and row.
+    A keypoint reaches a tile when its box (:data:`REACH_SIGMAS` heatmap widths around it, over the frames of
+    the batch, ``points`` ``(B, K, 2)``) overlaps the tile's, which is the overlap of the two boxes' x ranges
+    and y ranges, tested per column and row of tiles.
     """
-    side = int(round(cells.shape[0] ** 0.5))
     reach = (REACH_SIGMAS * sigma)[:, None]  # (K, 1)
     lo = points.amin(0) - reach  # (K, 2) over the batch
     hi = points.amax(0) + reach
-    t_lo, t_hi = cells.amin(1), cells.amax(1)  # (tiles, 2)
-    x_lo, x_hi = t_lo[:side, 0], t_hi[:side, 0]  # (side,) per grid column
-    y_lo, y_hi = t_lo[::side, 1], t_hi[::side, 1]  # (side,) per grid row
-    in_x = (lo[None, :, 0] <= x_hi[:, None]) & (hi[None, :, 0] >= x_lo[:, None])  # (side, K)
-    in_y = (lo[None, :, 1] <= y_hi[:, None]) & (hi[None, :, 1] >= y_lo[:, None])  # (side, K)
-    touch = (in_y[:, None, :] & in_x[None, :, :]).reshape(side * side, -1)  # (tiles, K), tile ty * side + tx
+    in_x = (lo[None, :, 0] <= tiles.col_hi[:, None]) & (hi[None, :, 0] >= tiles.col_lo[:, None])  # (side, K)
+    in_y = (lo[None, :, 1] <= tiles.row_hi[:, None]) & (hi[None, :, 1] >= tiles.row_lo[:, None])  # (side, K)
+    touch = (in_y[:, None, :] & in_x[None, :, :]).reshape(tiles.count, -1)  # (tiles, K), tile ty * side + tx
     counts = touch.sum(1)
     active = counts > 0
     if not bool(active.any()):
@@ -292,22 +374,21 @@ def _tile_candidates(cells: Tensor, points: Tensor, sigma: Tensor):
 SEAM_REACH = 0.1
 
 
-def _near_seams(seams: Sequence[Seam], points: Tensor, cells: Tensor) -> Tensor:
-    """``(A,)`` bool: tiles (cells ``(A, C, 2)``) within :data:`SEAM_REACH` of any seam in any frame."""
-    near = torch.zeros(cells.shape[0], dtype=torch.bool)
-    t_lo, t_hi = cells.amin(1), cells.amax(1)  # (A, 2)
+def _near_seams(seams: Sequence[Seam], points: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """``(A,)`` bool: tiles (boxes ``lo``, ``hi`` ``(A, 2)``) within :data:`SEAM_REACH` of any seam in any frame."""
+    near = torch.zeros(lo.shape[0], dtype=torch.bool)
     for seam in seams:
         edge = points[:, torch.cat([seam.upper_edge, seam.lower_edge])]  # (B, n, 2)
-        lo, hi = edge.amin((0, 1)) - SEAM_REACH, edge.amax((0, 1)) + SEAM_REACH  # (2,)
-        near |= ((t_hi >= lo) & (t_lo <= hi)).all(-1)
+        e_lo, e_hi = edge.amin((0, 1)) - SEAM_REACH, edge.amax((0, 1)) + SEAM_REACH  # (2,)
+        near |= ((hi >= e_lo) & (lo <= e_hi)).all(-1)
     return near
 
 
-def _seam_table(seams: Sequence[Seam], points: Tensor, cells: Tensor, num_kp: int):
+def _seam_table(seams: Sequence[Seam], points: Tensor, tiles: _TileGrid, tile_ids: Tensor, num_kp: int):
     """Per cell, the heatmap multiplier of each seam part, and which part each keypoint belongs to.
 
     Args:
-        points: ``(B, K, 2)`` driving keypoints. cells: ``(A, C, 2)`` cell centres of the active tiles.
+        points: ``(B, K, 2)`` driving keypoints. tile_ids: ``(A,)`` the active tiles of ``tiles``.
 
     Returns:
         ``(sides (B, A, C, 1 + 2 * seams), labels (K + 1,))``: column 0 is 1 (keypoints in no seam), columns
@@ -317,35 +398,40 @@ def _seam_table(seams: Sequence[Seam], points: Tensor, cells: Tensor, num_kp: in
     """
     if not seams:
         return None, None
-    near = _near_seams(seams, points, cells)  # (A,) tiles a seam can reach
+    near = _near_seams(seams, points, tiles.lo[tile_ids], tiles.hi[tile_ids])  # (A,) tiles a seam can reach
     if not bool(near.any()):
         return None, None
-    batch = points.shape[0]
+    near_ids = tile_ids[near].numpy()
+    xs, ys = tiles.xs_np[near_ids], tiles.ys_np[near_ids]  # (a, S) each
+    batch, cells = points.shape[0], TILE_CELLS * TILE_CELLS
     labels = torch.zeros(num_kp + 1, dtype=torch.long)
-    sides = torch.ones(batch, cells.shape[0], cells.shape[1], 1 + 2 * len(seams))
+    sides = np.ones((batch, len(tile_ids), cells, 1 + 2 * len(seams)), np.float32)
+    rows = near.numpy()
     pts = points.detach().double().numpy()  # (B, K, 2)
     for number, seam in enumerate(seams):
         labels[seam.upper] = 2 * number + 1
         labels[seam.lower] = 2 * number + 2
-        below, inside = _seam_side(seam, pts, cells[near])  # (B, a, C) each
-        sides[:, near, :, 2 * number + 1] = torch.where(inside, 1 - below, 1.0)
-        sides[:, near, :, 2 * number + 2] = torch.where(inside, below, 1.0)
-    return sides, labels
+        below, inside = _seam_side(seam, pts, xs, ys)  # (B, a, C) each
+        sides[..., 2 * number + 1][:, rows] = np.where(inside, 1 - below, 1.0)  # (B, a, C) of the near tiles
+        sides[..., 2 * number + 2][:, rows] = np.where(inside, below, 1.0)
+    return torch.from_numpy(sides), labels
 
 
-def _seam_side(seam: Seam, pts: np.ndarray, cells: Tensor):
-    """How far below the seam each cell is (``(B, A, C)`` in [0, 1]) and whether it is within its span;
-    ``pts``: ``(B, K, 2)`` float64 driving keypoints."""
-    cx, cy = cells[..., 0].double().numpy(), cells[..., 1].double().numpy()  # (A, C)
+def _seam_side(seam: Seam, pts: np.ndarray, xs: np.ndarray, ys: np.ndarray):
+    """How far below the seam each cell is (``(B, a, C)`` in [0, 1]) and whether it is within its span, for
+    tiles whose cell columns lie at ``xs`` and rows at ``ys`` (``(a, S)`` each); ``pts``: ``(B, K, 2)`` float64
+    driving keypoints."""
+    upper = seam.upper_edge.numpy()
+    lower = np.concatenate([upper[[0, -1]], seam.lower_edge.numpy()])
     below, inside = [], []
     for frame in pts:
-        up, low = frame[seam.upper_edge.numpy()], frame[np.concatenate([seam.upper_edge[[0, -1]].numpy(), seam.lower_edge.numpy()])]
-        up_y = np.interp(cx, *_by_x(up))
-        low_y = np.interp(cx, *_by_x(low))
-        seam_y = 0.5 * (up_y + low_y)
-        below.append(0.5 * (1 + np.tanh((cy - seam_y) / (2 * SEAM_SOFTNESS))))
-        inside.append((cx > up[:, 0].min()) & (cx < up[:, 0].max()))
-    return torch.from_numpy(np.stack(below)).float(), torch.from_numpy(np.stack(inside))
+        up, low = frame[upper], frame[lower]
+        seam_y = 0.5 * (np.interp(xs, *_by_x(up)) + np.interp(xs, *_by_x(low)))  # (a, S) per column
+        side = 0.5 * (1 + np.tanh((ys[:, :, None] - seam_y[:, None, :]) / (2 * SEAM_SOFTNESS)))  # (a, sy, sx)
+        within = (xs > up[:, 0].min()) & (xs < up[:, 0].max())  # (a, sx)
+        below.append(side.reshape(len(xs), -1))
+        inside.append(np.broadcast_to(within[:, None, :], side.shape).reshape(len(xs), -1))
+    return np.stack(below), np.stack(inside)
 
 
 def _by_x(points: np.ndarray):
