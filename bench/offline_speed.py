@@ -92,10 +92,12 @@ def bench_size(size: int) -> dict:
         for chunk in offsets:
             frames_, interior = torch.empty(len(chunk), 3, size, size), torch.empty(len(chunk), size, size)
             for i, offset in enumerate(chunk.split(1)):
-                grid, (y0, y1, x0, x1) = warp_frame(state.image[:, :3], offset, frames_[i])
+                grid, box = warp_frame(state.image[:, :3], offset, frames_[i])
                 interior[i] = state.image[0, 3]
                 if grid is not None:
-                    interior[i, y0:y1, x0:x1] = sample_mask(state.image[:, 3:], grid, state.interior_reach)[0]
+                    y0, y1, x0, x1 = box
+                    interior[i, y0:y1, x0:x1] = sample_mask(state.image[:, 3:], grid, box, state.interior_reach,
+                                                            float(offset.abs().max()))
             out.append((frames_, interior))
         return out
 

@@ -233,11 +233,13 @@ class LandmarkWarpRenderer:
         for i in range(motion.batch_size):
             offset = sparse_to_dense_tiled(state.keypoints, motion[i], state.variance, flow_size,
                                            self.config.background_weight, state.heat_shift, LANDMARK_SEAMS)
-            grid, (y0, y1, x0, x1) = warp_frame(state.image[:, :3], offset, frames[i])
+            grid, box = warp_frame(state.image[:, :3], offset, frames[i])
             if self.config.paint_mouth:
                 interior[i] = state.image[0, 3]
                 if grid is not None:  # around the mouth only
-                    interior[i, y0:y1, x0:x1] = sample_mask(state.image[:, 3:], grid, state.interior_reach)[0]
+                    y0, y1, x0, x1 = box
+                    interior[i, y0:y1, x0:x1] = sample_mask(state.image[:, 3:], grid, box, state.interior_reach,
+                                                            float(offset.abs().max()))
         if self.config.paint_mouth:
             px = normalized_to_pixels(motion.value, size)  # (B, K, 2)
             paint_mouths(frames, interior, px, state.mouth, motion.articulation)

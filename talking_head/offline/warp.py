@@ -151,21 +151,26 @@ def mask_reach(mask: Tensor) -> Optional[tuple]:
             (float(xs.max()) + reach) * 2 / (w - 1) - 1, (float(ys.max()) + reach) * 2 / (h - 1) - 1)
 
 
-def sample_mask(mask: Tensor, grid: Tensor, reach: Optional[tuple]) -> Tensor:
-    """``mask`` (``(1, 1, h, w)``, zero outside a small region) sampled at ``grid`` (``(B, H, W, 2)``) ->
-    ``(B, H, W)``, equal to :func:`sample`'s, but only output pixels whose sample lands within ``reach``
-    (:func:`mask_reach` of the mask) are computed (a mouth, not the whole window)."""
-    out = grid.new_zeros(grid.shape[:3])
+def sample_mask(mask: Tensor, grid: Tensor, box: Box, reach: Optional[tuple], spread: float) -> Tensor:
+    """``mask`` (``(1, 1, H, W)``, zero outside a small region) sampled at ``grid`` (``(1, h, w, 2)``, over the
+    output ``box``, :func:`moving_grid`) -> ``(h, w)``, equal to :func:`sample`'s. Only the output pixels whose
+    sample can land within ``reach`` (:func:`mask_reach` of the mask) are computed: those within ``spread``
+    (normalised units, at least the frame's largest offset along x or y) of it, a mouth, not the window."""
+    out = grid.new_zeros(grid.shape[1:3])
     if reach is None:
         return out
-    x0, y0, x1, y1 = reach
-    gx, gy = grid[..., 0], grid[..., 1]
-    hit = ((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)).any(0)  # (H, W) over the batch
-    rows, cols = hit.any(1).nonzero()[:, 0], hit.any(0).nonzero()[:, 0]
-    if not len(rows):
-        return out
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    out[:, r0:r1, c0:c1] = sample(mask, grid[:, r0:r1, c0:c1])[:, 0]
+    height, width = mask.shape[-2:]
+    y0, y1, x0, x1 = box
+    left, top, right, bottom = reach
+
+    def pixel(value: float, size: int) -> float:  # normalised units -> pixels (aligned corners)
+        return (value + 1) * (size - 1) / 2
+
+    c0, c1 = max(x0, math.floor(pixel(left - spread, width))), min(x1, math.ceil(pixel(right + spread, width)) + 1)
+    r0, r1 = max(y0, math.floor(pixel(top - spread, height))), min(y1, math.ceil(pixel(bottom + spread, height)) + 1)
+    if c1 > c0 and r1 > r0:
+        part = grid[:, r0 - y0:r1 - y0, c0 - x0:c1 - x0]  # (1, r1 - r0, c1 - c0, 2)
+        out[r0 - y0:r1 - y0, c0 - x0:c1 - x0] = sample(mask, part)[0, 0]
     return out
 
 
@@ -374,14 +379,11 @@ def _tile_candidates(tiles: _TileGrid, points: Tensor, sigma: Tensor):
 SEAM_REACH = 0.1
 
 
-def _near_seams(seams: Sequence[Seam], points: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-    """``(A,)`` bool: tiles (boxes ``lo``, ``hi`` ``(A, 2)``) within :data:`SEAM_REACH` of any seam in any frame."""
-    near = torch.zeros(lo.shape[0], dtype=torch.bool)
-    for seam in seams:
-        edge = points[:, torch.cat([seam.upper_edge, seam.lower_edge])]  # (B, n, 2)
-        e_lo, e_hi = edge.amin((0, 1)) - SEAM_REACH, edge.amax((0, 1)) + SEAM_REACH  # (2,)
-        near |= ((hi >= e_lo) & (lo <= e_hi)).all(-1)
-    return near
+def _near_seam(seam: Seam, points: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """``(A,)`` bool: tiles (boxes ``lo``, ``hi`` ``(A, 2)``) within :data:`SEAM_REACH` of ``seam`` in any frame."""
+    edge = points[:, torch.cat([seam.upper_edge, seam.lower_edge])]  # (B, n, 2)
+    e_lo, e_hi = edge.amin((0, 1)) - SEAM_REACH, edge.amax((0, 1)) + SEAM_REACH  # (2,)
+    return ((hi >= e_lo) & (lo <= e_hi)).all(-1)
 
 
 def _seam_table(seams: Sequence[Seam], points: Tensor, tiles: _TileGrid, tile_ids: Tensor, num_kp: int):
@@ -392,26 +394,26 @@ def _seam_table(seams: Sequence[Seam], points: Tensor, tiles: _TileGrid, tile_id
 
     Returns:
         ``(sides (B, A, C, 1 + 2 * seams), labels (K + 1,))``: column 0 is 1 (keypoints in no seam), columns
-        2n+1 / 2n+2 the upper / lower part of seam n (1 beyond its span, else how far above / below the cell
-        lies); ``labels[k]`` the column of keypoint k (the pad keypoint K: 0). ``(None, None)`` without seams
-        or when no tile lies near one.
+        2n+1 / 2n+2 the upper / lower part of seam n (1 beyond its span or its reach, else how far above / below
+        the cell lies); ``labels[k]`` the column of keypoint k (the pad keypoint K: 0). ``(None, None)`` without
+        seams or when no tile lies near one.
     """
-    if not seams:
+    lo, hi = tiles.lo[tile_ids], tiles.hi[tile_ids]  # (A, 2)
+    near = [_near_seam(seam, points, lo, hi) for seam in seams]  # (A,) each: the tiles each seam can reach
+    if not any(bool(rows.any()) for rows in near):
         return None, None
-    near = _near_seams(seams, points, tiles.lo[tile_ids], tiles.hi[tile_ids])  # (A,) tiles a seam can reach
-    if not bool(near.any()):
-        return None, None
-    near_ids = tile_ids[near].numpy()
-    xs, ys = tiles.xs_np[near_ids], tiles.ys_np[near_ids]  # (a, S) each
     batch, cells = points.shape[0], TILE_CELLS * TILE_CELLS
     labels = torch.zeros(num_kp + 1, dtype=torch.long)
     sides = np.ones((batch, len(tile_ids), cells, 1 + 2 * len(seams)), np.float32)
-    rows = near.numpy()
     pts = points.detach().double().numpy()  # (B, K, 2)
-    for number, seam in enumerate(seams):
+    for number, (seam, rows) in enumerate(zip(seams, near)):
         labels[seam.upper] = 2 * number + 1
         labels[seam.lower] = 2 * number + 2
-        below, inside = _seam_side(seam, pts, xs, ys)  # (B, a, C) each
+        if not bool(rows.any()):
+            continue
+        ids = tile_ids[rows].numpy()
+        below, inside = _seam_side(seam, pts, tiles.xs_np[ids], tiles.ys_np[ids])  # (B, a, C) each
+        rows = rows.numpy()
         sides[..., 2 * number + 1][:, rows] = np.where(inside, 1 - below, 1.0)  # (B, a, C) of the near tiles
         sides[..., 2 * number + 2][:, rows] = np.where(inside, below, 1.0)
     return torch.from_numpy(sides), labels
