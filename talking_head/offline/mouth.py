@@ -684,7 +684,9 @@ def _teeth(s, below_edge, src_w: float, edges, colour: np.ndarray, profile, soft
     """``(h, w, 3)`` teeth: ``below_edge`` is the distance (photo pixels) from the biting edge into the tooth."""
     pos = np.abs(s) / src_w  # mouth widths from the midline
     gap_w = max(TOOTH_GAP_WIDTH, soft / src_w)
-    nearest = np.min(np.abs(pos[..., None] - np.asarray(edges, np.float32)), axis=-1)
+    edges = np.asarray(edges, pos.dtype)  # sorted, from the midline out
+    after = np.clip(np.searchsorted(edges, pos), 1, len(edges) - 1)  # the edges either side of each pixel
+    nearest = np.minimum(np.abs(pos - edges[after - 1]), np.abs(edges[after] - pos))
     between = np.exp(-0.5 * (nearest / gap_w) ** 2)
     near_edge = np.exp(-np.clip(below_edge, 0, None) / (0.02 * src_w))  # the biting edge is a shade darker
     shade = (TEETH_CORNER_SHADE + (1 - TEETH_CORNER_SHADE) * profile) * (1 - TOOTH_GAP_DARKEN * between) \
