@@ -9,7 +9,9 @@ label (``talking_head.provenance.file_detection.detect``), and on the saved driv
 the Pearson correlation of the mouth opening (a fresh mediapipe face-mesh pass, inner-lip gap / mouth width,
 ``talking_head.offline.lipsync_eval.measure_openings``) with the voice's loudness (RMS envelope at the frames), and
 with the opening the voice's phones give (libespeak-ng's own phone times through the viseme table, as
-``bench/offline_lipsync.py`` scores): loudness is only a proxy for how open a mouth is.
+``bench/offline_lipsync.py`` scores): loudness is only a proxy for how open a mouth is. The check first prints
+that proxy's ceiling: the correlation of the phones' opening itself with the loudness, what a mouth that follows
+the phones exactly would score against it.
 """
 
 from __future__ import annotations
@@ -123,6 +125,11 @@ def main() -> None:
     seconds = sf.info(str(voice)).duration
     audio = load_audio(str(voice), target_rate=16000)
     print(f"voice: {seconds:.2f} s ({round(seconds * FPS)} frames at {FPS} fps)")
+    frames_in_voice = round(seconds * FPS)
+    ceiling = np.corrcoef(opening_target(phones, frames_in_voice, FPS),
+                          loudness_envelope(audio.samples, audio.sample_rate, FPS, frames_in_voice))[0, 1]
+    print(f"the phones' opening itself against the loudness: r = {ceiling:.3f} (a mouth that follows the phones "
+          f"exactly scores this on the mouth-loudness column)")
     print("| model | mode | frames (voice) | output size | watermark found / label | driving: frames, mouth-loudness r "
           "| driving: mouth-phone-target r | wall s |")
     print("|---|---|---|---|---|---|---|---|")
