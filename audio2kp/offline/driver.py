@@ -67,8 +67,8 @@ LIP_SEAL = 0.08
 #: heard lip closure there is taken for a mishearing: only m closes the lips.
 TONGUE_NASAL_OPEN = viseme_of("N").open
 #: While the tongue tip is between the front teeth (th, dh: the track's ``tongue_teeth``) it holds them apart
-#: by its thickness, so the lips cannot close further than the viseme table's th: the opening is at least this
-#: times ``tongue_teeth`` (whatever the other estimates say; a lip closure still wins).
+#: by its thickness, so the lips cannot close further than the viseme table's th: with a transcript the opening
+#: is at least this times ``tongue_teeth`` (whatever the network says; a lip closure still wins).
 DENTAL_OPEN = viseme_of("TH").open
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
@@ -192,7 +192,8 @@ class OfflineDriver:
                 shape = self._aligned_mouth_shape(visemes, net, silence_over_speech(phones, prosody, num_frames, fps))
             else:
                 shape = self._mouth_shape(visemes, net, prosody)
-            shape.open = dental_floor(shape.open, shape.closed, visemes.tongue_teeth)
+            if aligned:  # the transcript knows its th; a recognised th is too often misheard to hold the lips
+                shape.open = dental_floor(shape.open, shape.closed, visemes.tongue_teeth)
             blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
             closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
             head = head_motion(prosody, fps, head_rng)

@@ -47,10 +47,12 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 # --- teeth geometry, in mouth widths (corner to corner of the inner lips) -------------------------------
 #: The upper teeth's edge lies this far below the photo's inner upper lip at mid-mouth: with the lips closed the
-#: lower lip covers about the incisal third of the upper incisors (2-3 mm of an about 10 mm crown, on a mouth
-#: about 45-50 mm wide between the inner corners). (0.11 before: 5 mm of teeth under closed lips, so that the
-#: teeth edges overlapped by 6 mm and the space between them that shows the tongue never opened in speech.)
-UPPER_TEETH_SHOW = 0.05
+#: lower lip covers about the incisal third of the upper incisors, and relaxed lips show 2-3.5 mm of them
+#: (a mouth is about 45-50 mm wide between the inner corners). 0.11 before: 5 mm of teeth under closed lips,
+#: the teeth edges overlapping by 6 mm, so the space between them that shows the tongue never opened in speech.
+#: 0.05 (2.3 mm) lets the painted lower teeth outshine the upper ones on the smiling astronaut (the issue's
+#: upper-teeth check falls to 0.74-0.77), so the upper end of the range.
+UPPER_TEETH_SHOW = 0.07
 #: The lower teeth's edge lies this far above the photo's inner lower lip, carried by the jaw.
 LOWER_TEETH_SHOW = 0.02
 #: Extra upper teeth shown at full spreading ("ee": the lips draw back from the teeth).

@@ -66,13 +66,20 @@ def test_audio_only_lip_teeth_mixes_the_network_in(driver):
 
 
 @pytest.fixture(scope="module")
-def spoken(prepared, driver):
-    """The astronaut's motion track for :data:`SPEECH` (aligned phones, still head)."""
-    from audio2kp.audio import Audio, load_audio
+def speech():
+    """``(samples, rate, phones)`` of :data:`SPEECH` (libespeak-ng's own phone times), synthesised once."""
     from audio2kp.offline.espeak_phones import synthesize
 
+    return synthesize(SPEECH)
+
+
+@pytest.fixture(scope="module")
+def spoken(prepared, driver, speech):
+    """The astronaut's motion track for :data:`SPEECH` (aligned phones, still head)."""
+    from audio2kp.audio import Audio, load_audio
+
     renderer, state = prepared
-    samples, rate, _ = synthesize(SPEECH)
+    samples, rate, _ = speech
     audio = load_audio(Audio(samples, rate))
     num_frames = int(round(audio.duration * FPS))
     return driver.drive(audio, state.keypoints, FPS, num_frames, AnimationControls(pose_scale=0.0, transcript=SPEECH))
@@ -238,12 +245,10 @@ def test_tongue_shows_at_the_phone_s_own_opening(request, face, phone, channel):
     assert int(changed.sum()) >= SEEN_PIXELS, f"{phone}: no tongue seen at the table's opening"
 
 
-def test_th_shows_in_driven_speech(spoken, prepared):
+def test_th_shows_in_driven_speech(spoken, prepared, speech):
     """In the aligned speech, the frames inside th/dh (libespeak-ng's own phone times) show the tongue tip."""
-    from audio2kp.offline.espeak_phones import synthesize
-
     renderer, state = prepared
-    _, _, phones = synthesize(SPEECH)
+    _, _, phones = speech
     times = np.arange(len(spoken)) / FPS
     inside = np.zeros(len(spoken), bool)
     for p in phones:
