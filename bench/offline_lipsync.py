@@ -25,6 +25,7 @@ share, and the issue's bars.
     nice -n 10 python bench/offline_lipsync.py                   # both sets, both modes, worst of 6
     nice -n 10 python bench/offline_lipsync.py --syntheses 2     # quicker, worst of 2
     python bench/offline_lipsync.py --set tuning --workers 4     # one set, clips in 4 processes
+    python bench/offline_lipsync.py --set development            # the development set (not in "all")
     python bench/offline_lipsync.py --more                       # also the older extra sentences
 """
 
@@ -262,7 +263,9 @@ def _ok(passed: bool) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=["all", "tuning", "held-out", "festival"], default="all")
+    parser.add_argument("--set", choices=["all", "tuning", "held-out", "festival", "development"], default="all",
+                        help="which sentences; 'development' (the development set, not part of 'all') is the one to "
+                             "check a driver change on beside the tuning set")
     parser.add_argument("--syntheses", type=int, default=6,
                         help="syntheses per clip; the worst is reported (default 6)")
     parser.add_argument("--no-transcript", action="store_true", help="audio-only runs only")
@@ -273,6 +276,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("--syntheses and --workers must be at least 1")
     clips = ([("tuning",) + c for c in TUNING] if args.set in ("all", "tuning") else []) + \
             ([("held-out",) + c for c in HELD_OUT] if args.set in ("all", "held-out") else []) + \
+            ([("development",) + c for c in DEVELOPMENT] if args.set == "development" else []) + \
             ([("extra",) + c for c in EXTRA] if args.more else [])
     if args.set in ("all", "festival"):
         if festival_available():

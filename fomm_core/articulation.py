@@ -1,14 +1,16 @@
 """Articulation: per-frame mouth actions that keypoints on the lips and face cannot show.
 
 Keypoints say where the lips, the jaw and the face are; they cannot say that the tongue tip is up behind
-the upper teeth (l, t, d, n, th) or that the lower lip is tucked under the upper teeth (f, v). A driver that
+the upper teeth (l, t, d, n), between the teeth (th) or that the lower lip is tucked under the upper teeth (f, v). A driver that
 knows the phones (the offline driver) adds these as an articulation channel: one value per frame and
 channel, in [0, 1] (0: the mouth does not do it, 1: it does fully). It rides along the keypoints of a
 :class:`~fomm_core.motion_track.MotionTrack` and of every :class:`~fomm_core.keypoints.Keypoints` window
 taken from it; a renderer that draws the mouth itself (the offline renderer) uses it, the others ignore it.
 
 ``None`` means the driver knows nothing of it (the learned driver, video driving); it is rendered exactly
-as all zeros, so tracks with and without it can be joined (the missing frames count as zeros).
+as all zeros, so tracks with and without it can be joined (the missing frames count as zeros). Channels are
+saved by name (:meth:`~fomm_core.motion_track.MotionTrack.save`): a track saved before a channel existed loads with
+that channel at zero.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import torch
 from torch import Tensor
 
 #: The channels, in column order:
-#: ``tongue_raise``: the tongue tip raised to the upper teeth / alveolar ridge (l, t, d, n, th, dh);
-#: ``lip_teeth``: the lower lip against the upper teeth (f, v).
-ARTICULATION_CHANNELS: Tuple[str, ...] = ("tongue_raise", "lip_teeth")
+#: ``tongue_raise``: the tongue tip raised to the ridge behind the upper teeth (l, t, d, n);
+#: ``lip_teeth``: the lower lip against the upper teeth (f, v);
+#: ``tongue_teeth``: the tongue tip between the upper and lower front teeth, just under the upper teeth's edge
+#: (the dental fricatives th, dh). New channels go at the end (saved tracks are matched by name anyway).
+ARTICULATION_CHANNELS: Tuple[str, ...] = ("tongue_raise", "lip_teeth", "tongue_teeth")
 #: Column of each channel.
 TONGUE_RAISE = ARTICULATION_CHANNELS.index("tongue_raise")
 LIP_TEETH = ARTICULATION_CHANNELS.index("lip_teeth")
+TONGUE_TEETH = ARTICULATION_CHANNELS.index("tongue_teeth")
 
 
 def check_articulation(articulation: Optional[Tensor], frames: int, what: str = "articulation") -> None:

@@ -35,8 +35,8 @@ class MotionTrack:
             or ``"landmarks"`` (the offline backend's face-landmark keypoints). A track only fits a
             renderer of the same space.
         articulation: ``(T, C)`` in [0, 1] per frame, what the mouth does that keypoints cannot show (columns
-            :data:`~fomm_core.articulation.ARTICULATION_CHANNELS`: ``tongue_raise``, ``lip_teeth``), or
-            ``None`` when the driver does not know it (rendered as all zeros). See :mod:`fomm_core.articulation`.
+            :data:`~fomm_core.articulation.ARTICULATION_CHANNELS`: ``tongue_raise``, ``lip_teeth``,
+            ``tongue_teeth``), or ``None`` when the driver does not know it (rendered as all zeros). See :mod:`fomm_core.articulation`.
     """
 
     value: Tensor

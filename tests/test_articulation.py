@@ -9,9 +9,10 @@ import torch
 from safetensors.torch import save_file
 
 from fomm_core import InputError, Keypoints, MotionTrack
-from fomm_core.articulation import ARTICULATION_CHANNELS, LIP_TEETH, TONGUE_RAISE, articulation_channel
+from fomm_core.articulation import ARTICULATION_CHANNELS, LIP_TEETH, TONGUE_RAISE, TONGUE_TEETH, articulation_channel
 
 FRAMES, NUM_KP = 9, 6
+C = len(ARTICULATION_CHANNELS)
 
 
 def _track(articulation: bool = True, frames: int = FRAMES, seed: int = 0) -> MotionTrack:
@@ -22,10 +23,11 @@ def _track(articulation: bool = True, frames: int = FRAMES, seed: int = 0) -> Mo
 
 
 def test_channels_are_named():
-    assert ARTICULATION_CHANNELS == ("tongue_raise", "lip_teeth")
-    art = torch.tensor([[0.25, 0.75]])
+    assert ARTICULATION_CHANNELS == ("tongue_raise", "lip_teeth", "tongue_teeth")
+    art = torch.tensor([[0.25, 0.75, 0.5]])
     assert articulation_channel(art, "tongue_raise", 1).item() == 0.25
     assert articulation_channel(art, "lip_teeth", 1).item() == 0.75
+    assert articulation_channel(art, "tongue_teeth", 1).item() == 0.5
     assert articulation_channel(None, "lip_teeth", 3).tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(KeyError, match="tongue_out"):
         articulation_channel(art, "tongue_out", 1)
@@ -52,7 +54,7 @@ def test_keypoint_operations_carry_articulation():
         assert moved.articulation is not None and moved.articulation.shape == (moved.batch_size, len(ARTICULATION_CHANNELS))
     assert window[2].articulation[0].tolist() == window.articulation[2].tolist()
     one = window[0].expand(4)
-    assert one.articulation.shape == (4, 2) and torch.equal(one.articulation[3], window.articulation[0])
+    assert one.articulation.shape == (4, C) and torch.equal(one.articulation[3], window.articulation[0])
 
 
 def test_pose_split_keeps_articulation():
@@ -66,9 +68,9 @@ def test_pose_split_keeps_articulation():
 def test_concatenation_fills_missing_articulation_with_zeros():
     a, b, c = _track(frames=4, seed=1), _track(articulation=False, frames=3, seed=2), _track(frames=2, seed=3)
     joined = MotionTrack.cat([a, b, c])
-    assert len(joined) == 9 and joined.articulation.shape == (9, 2)
+    assert len(joined) == 9 and joined.articulation.shape == (9, C)
     assert torch.equal(joined.articulation[:4], a.articulation)
-    assert torch.equal(joined.articulation[4:7], torch.zeros(3, 2))
+    assert torch.equal(joined.articulation[4:7], torch.zeros(3, C))
     assert torch.equal(joined.articulation[7:], c.articulation)
     assert torch.equal(joined.value[4:7], b.value)
     assert MotionTrack.cat([b, b]).articulation is None
@@ -112,15 +114,29 @@ def test_load_matches_channels_by_name(tmp_path):
         MotionTrack.load(path)
 
 
+def test_track_saved_before_tongue_teeth_loads(tmp_path):
+    """A track saved when the channels were ("tongue_raise", "lip_teeth") loads, its th channel at zero."""
+    old = torch.tensor([[0.2, 0.0], [1.0, 0.3], [0.0, 1.0]])
+    path = tmp_path / "two_channels.safetensors"
+    meta = {"fps": "25.0", "keypoint_space": "landmarks",
+            "articulation_channels": json.dumps(["tongue_raise", "lip_teeth"])}
+    save_file({"value": torch.zeros(3, NUM_KP, 2), "articulation": old}, str(path), metadata=meta)
+    back = MotionTrack.load(path)
+    assert back.articulation.shape == (3, C)
+    assert torch.equal(back.articulation[:, TONGUE_RAISE], old[:, 0])
+    assert torch.equal(back.articulation[:, LIP_TEETH], old[:, 1])
+    assert torch.equal(back.articulation[:, TONGUE_TEETH], torch.zeros(3))
+
+
 def test_articulation_is_checked():
     value = torch.zeros(4, NUM_KP, 2)
     with pytest.raises(ValueError, match="articulation"):
-        MotionTrack(value, None, 25.0, articulation=torch.zeros(3, 2))  # wrong frame count
+        MotionTrack(value, None, 25.0, articulation=torch.zeros(3, C))  # wrong frame count
     with pytest.raises(ValueError, match="articulation"):
-        MotionTrack(value, None, 25.0, articulation=torch.zeros(4, 3))  # wrong channel count
+        MotionTrack(value, None, 25.0, articulation=torch.zeros(4, C + 1))  # wrong channel count
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        MotionTrack(value, None, 25.0, articulation=torch.full((4, 2), 1.5))
+        MotionTrack(value, None, 25.0, articulation=torch.full((4, C), 1.5))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        MotionTrack(value, None, 25.0, articulation=torch.full((4, 2), float("nan")))
+        MotionTrack(value, None, 25.0, articulation=torch.full((4, C), float("nan")))
     with pytest.raises(ValueError, match="articulation"):
-        Keypoints(value, None, torch.zeros(2, 2))
+        Keypoints(value, None, torch.zeros(2, C))

@@ -66,6 +66,10 @@ LIP_SEAL = 0.08
 #: In a nasal murmur made by the tongue (n, ng) the lips stay this far apart (the viseme table's n), and a
 #: heard lip closure there is taken for a mishearing: only m closes the lips.
 TONGUE_NASAL_OPEN = viseme_of("N").open
+#: While the tongue tip is between the front teeth (th, dh: the track's ``tongue_teeth``) it holds them apart
+#: by its thickness, so the lips cannot close further than the viseme table's th: with a transcript the opening
+#: is at least this times ``tongue_teeth`` (whatever the network says; a lip closure still wins).
+DENTAL_OPEN = viseme_of("TH").open
 #: Extra opening per semitone above the median pitch (higher, more emphatic speech opens more).
 OPEN_PER_SEMITONE = 0.01
 #: With a transcript the phones are known, not guessed: the opening follows the aligned visemes, and this
@@ -188,6 +192,8 @@ class OfflineDriver:
                 shape = self._aligned_mouth_shape(visemes, net, silence_over_speech(phones, prosody, num_frames, fps))
             else:
                 shape = self._mouth_shape(visemes, net, prosody)
+            if aligned:  # the transcript knows its th; a recognised th is too often misheard to hold the lips
+                shape.open = dental_floor(shape.open, shape.closed, visemes.tongue_teeth)
             blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(2))
             closure = blink_curve(num_frames, fps, controls.blink_rate, blink_rng)
             head = head_motion(prosody, fps, head_rng)
@@ -245,6 +251,14 @@ class OfflineDriver:
             lip_teeth = ((1 - share) * visemes.lip_teeth + share * net.lip_teeth).astype(np.float32)
             visemes = dataclasses.replace(visemes, lip_teeth=lip_teeth)
         return articulation_of(visemes)
+
+
+def dental_floor(opening: np.ndarray, closed: np.ndarray, tongue_teeth: Optional[np.ndarray]) -> np.ndarray:
+    """``opening`` (``(T,)`` in [0, 1]) raised to at least :data:`DENTAL_OPEN` times ``tongue_teeth`` (``(T,)``,
+    or ``None``: unchanged) where the lips are not closed (``closed`` ``(T,)`` in [0, 1])."""
+    if tongue_teeth is None:
+        return opening
+    return np.maximum(opening, DENTAL_OPEN * tongue_teeth * (1 - closed)).astype(np.float32)
 
 
 def _net_closure(closed: np.ndarray) -> np.ndarray:

@@ -1,12 +1,12 @@
 """Phones to mouth shapes: a viseme table plus timing with anticipation and coarticulation.
 
 Each phone maps to a :class:`Viseme`: how open the lips are, how wide (spread) or rounded, whether the
-lips close (p, b, m), the lower lip touches the upper teeth (f, v) or the tongue tip rises to the upper
-teeth / the ridge behind them (l, t, d, n, th, dh). Shapes are laid out on a 100 Hz clock from the phone
+lips close (p, b, m), the lower lip touches the upper teeth (f, v), the tongue tip rises to the ridge
+behind the upper teeth (l, t, d, n) or lies between the upper and lower teeth (th, dh). Shapes are laid out on a 100 Hz clock from the phone
 times, shifted earlier by :data:`ANTICIPATION_S` (the mouth moves before the sound), and blended with their
-neighbours by Gaussian smoothing (coarticulation). Closures and the two contacts (lip-teeth, tongue tip)
+neighbours by Gaussian smoothing (coarticulation). Closures and the contacts (lip-teeth, tongue tip)
 dominate: they are blended with a narrower blend, and closures and lip-teeth contacts are applied after
-the opening's blend, so a /b/ between two vowels still shuts the lips. The two contacts do not change the
+the opening's blend, so a /b/ between two vowels still shuts the lips. The contacts do not change the
 keypoints beyond that; they go to the renderer as the track's articulation (:mod:`fomm_core.articulation`).
 """
 
@@ -42,8 +42,8 @@ class Viseme:
         round: lip rounding in [0, 1] (corners pulled in, "oo").
         closed: 1 for a lip closure (p, b, m).
         lip_teeth: 1 for lower lip against the upper teeth (f, v).
-        tongue_raise: 1 for the tongue tip raised to the upper teeth or the ridge behind them
-            (l, t, d, n, th, dh).
+        tongue_raise: 1 for the tongue tip raised to the ridge behind the upper teeth (l, t, d, n).
+        tongue_teeth: 1 for the tongue tip between the upper and lower front teeth (th, dh).
     """
 
     open: float = 0.0
@@ -52,6 +52,7 @@ class Viseme:
     closed: float = 0.0
     lip_teeth: float = 0.0
     tongue_raise: float = 0.0
+    tongue_teeth: float = 0.0
 
 
 REST = Viseme()
@@ -78,18 +79,22 @@ VISEMES: Dict[str, Viseme] = {
     # open
     "AA": Viseme(open=1.0), "AE": Viseme(open=0.8, wide=0.35), "AH": Viseme(open=0.65), "AY": Viseme(open=0.85),
     "AW": Viseme(open=0.8, round=0.3), "EH": Viseme(open=0.55, wide=0.3),
-    # tongue sounds: the lips follow the neighbours, slightly open; the tongue tip up at the teeth / ridge
-    "TH": Viseme(open=0.2, wide=0.15, tongue_raise=1.0), "DH": Viseme(open=0.2, wide=0.15, tongue_raise=1.0),
+    # tongue sounds: the tongue tip between the teeth (th, dh) or up at the ridge behind them (t, d, n, l); the
+    # lips follow the neighbours. The jaw is high for t, d, n (the tip seals on the ridge: lips slightly open);
+    # th needs the front teeth apart by the tip's thickness, so the lips part a little more (as for "ih"); for
+    # l the tip alone reaches the ridge and the jaw stays about as low as for a mid vowel ("hello", "all").
+    # (th and l were 0.2 and 0.3 before: lips 3 and 5 mm apart, too little for a tongue between the teeth.)
+    "TH": Viseme(open=0.35, wide=0.15, tongue_teeth=1.0), "DH": Viseme(open=0.35, wide=0.15, tongue_teeth=1.0),
     "T": Viseme(open=0.25, tongue_raise=1.0), "D": Viseme(open=0.25, tongue_raise=1.0),
-    "N": Viseme(open=0.22, tongue_raise=1.0), "L": Viseme(open=0.3, tongue_raise=1.0),
+    "N": Viseme(open=0.22, tongue_raise=1.0), "L": Viseme(open=0.45, tongue_raise=1.0),
     "K": Viseme(open=0.3), "G": Viseme(open=0.3), "NG": Viseme(open=0.25), "HH": Viseme(open=0.4),
 }
 
 
 @dataclass
 class VisemeCurves:
-    """Mouth shape per video frame, each ``(T,)`` float32 in [0, 1] (see :class:`Viseme`); ``tongue_raise`` is
-    ``None`` where it is not known (the viseme network has no tongue channel)."""
+    """Mouth shape per video frame, each ``(T,)`` float32 in [0, 1] (see :class:`Viseme`); ``tongue_raise`` and
+    ``tongue_teeth`` are ``None`` where they are not known (the viseme network has no tongue channel)."""
 
     open: np.ndarray
     wide: np.ndarray
@@ -97,6 +102,7 @@ class VisemeCurves:
     closed: np.ndarray
     lip_teeth: np.ndarray
     tongue_raise: Optional[np.ndarray] = None
+    tongue_teeth: Optional[np.ndarray] = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def viseme_curves(phones: Iterable, num_frames: int, fps: float,
     """
     duration = num_frames / fps
     n = int(np.ceil(duration * CURVE_RATE)) + 2
-    raw = np.zeros((6, n), dtype=np.float32)  # open, wide, round, closed, lip_teeth, tongue_raise
+    raw = np.zeros((7, n), dtype=np.float32)  # open, wide, round, closed, lip_teeth, tongue_raise, tongue_teeth
     for phone in phones:
         shape = viseme_of(phone.label)
         start, end = phone.start - anticipation_s, phone.end - anticipation_s
@@ -137,12 +143,12 @@ def viseme_curves(phones: Iterable, num_frames: int, fps: float,
             start, end = mid - half, mid + half
         a, b = _index(start, n), max(_index(end, n), _index(start, n) + 1)
         raw[:, a:b] = np.array([shape.open, shape.wide, shape.round, shape.closed, shape.lip_teeth,
-                                shape.tongue_raise])[:, None]
+                                shape.tongue_raise, shape.tongue_teeth])[:, None]
     smooth = gaussian_filter1d(raw[:3], COARTICULATION_S * CURVE_RATE, axis=1, mode="nearest")
     # Contacts (closure, lip-teeth, tongue tip): the narrow blend, row by row.
     contact = np.clip(gaussian_filter1d(raw[3:], CONTACT_BLEND_S * CURVE_RATE, axis=1, mode="nearest") * 1.5, 0, 1)
     opening = smooth[0] * (1 - contact[0]) * (1 - 0.8 * contact[1])
-    curves = np.stack([opening, smooth[1], smooth[2], contact[0], contact[1], contact[2]])
+    curves = np.stack([opening, smooth[1], smooth[2], contact[0], contact[1], contact[2], contact[3]])
     idx = np.clip(np.round(np.arange(num_frames) / fps * CURVE_RATE).astype(int), 0, n - 1)
     out = np.clip(curves[:, idx], 0.0, 1.0).astype(np.float32)
     return VisemeCurves(*out)
@@ -150,8 +156,8 @@ def viseme_curves(phones: Iterable, num_frames: int, fps: float,
 
 def articulation_of(curves: VisemeCurves) -> np.ndarray:
     """The curves' articulation for the motion track: ``(T, C)`` float32 in [0, 1], columns in
-    :data:`fomm_core.articulation.ARTICULATION_CHANNELS` order (``tongue_raise``, ``lip_teeth``); a curve that
-    is ``None`` (not known) is zeros."""
+    :data:`fomm_core.articulation.ARTICULATION_CHANNELS` order (``tongue_raise``, ``lip_teeth``, ``tongue_teeth``);
+    a curve that is ``None`` (not known) is zeros."""
     zeros = np.zeros_like(curves.open, dtype=np.float32)
     columns = [getattr(curves, name) for name in ARTICULATION_CHANNELS]
     return np.stack([zeros if c is None else c for c in columns], axis=1).astype(np.float32)

@@ -15,9 +15,11 @@ frame's inner-lip contour this module paints instead, back to front:
   lower half to the jaw;
 - a shadow on the lips' inner edge;
 - with the track's articulation (:mod:`fomm_core.articulation`): the tongue tip raised to the ridge behind the
-  upper teeth (l, t, d, n, th), a dome from the floor of the mouth that the upper teeth hide the top of, seen
-  only where the teeth leave a space; and for f/v the front upper teeth resting on the lower lip, whose top is
-  tucked under them, painted over the lips whether or not they are parted.
+  upper teeth (l, t, d, n), a dome from the floor of the mouth that the upper teeth hide the top of, seen
+  only where the teeth leave a space; for th/dh the tongue tip between the front teeth, just under the upper
+  teeth's edge and over the lower teeth, seen wherever the lower lip is below the upper teeth's edge; and for
+  f/v the front upper teeth resting on the lower lip, whose top is tucked under them, painted over the lips
+  whether or not they are parted.
 
 Synthesized teeth take the photo's white balance and exposure (its own teeth if it shows them, else the
 whites of its eyes), with individual teeth, darker towards the corners and under the upper lip. Everything
@@ -38,15 +40,19 @@ import torch
 from torch import Tensor
 
 from audio2kp.offline.keypoint_set import LANDMARK_SET
-from fomm_core.articulation import LIP_TEETH, TONGUE_RAISE
+from fomm_core.articulation import LIP_TEETH, TONGUE_RAISE, TONGUE_TEETH
 
 #: Rec. 601 luma weights.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 # --- teeth geometry, in mouth widths (corner to corner of the inner lips) -------------------------------
-#: The upper teeth's edge lies this far below the photo's inner upper lip at mid-mouth (about a lip
-#: thickness: relaxed lips cover the upper teeth, a lower lip raised by this much meets them).
-UPPER_TEETH_SHOW = 0.11
+#: The upper teeth's edge lies this far below the photo's inner upper lip at mid-mouth: with the lips closed the
+#: lower lip covers about the incisal third of the upper incisors, and relaxed lips show 2-3.5 mm of them
+#: (a mouth is about 45-50 mm wide between the inner corners). 0.11 before: 5 mm of teeth under closed lips,
+#: the teeth edges overlapping by 6 mm, so the space between them that shows the tongue never opened in speech.
+#: 0.05 (2.3 mm) lets the painted lower teeth outshine the upper ones on the smiling astronaut (the issue's
+#: upper-teeth check falls to 0.74-0.77), so the upper end of the range.
+UPPER_TEETH_SHOW = 0.07
 #: The lower teeth's edge lies this far above the photo's inner lower lip, carried by the jaw.
 LOWER_TEETH_SHOW = 0.02
 #: Extra upper teeth shown at full spreading ("ee": the lips draw back from the teeth).
@@ -114,6 +120,13 @@ LIP_TEETH_LIP_SHADOW = 0.15
 LIP_TEETH_GAP = (0.12, 0.22)
 #: The lower lip pressed on the teeth's edge: darkening just below it, and its reach (mouth widths).
 LIP_TEETH_CONTACT_SHADE, LIP_TEETH_CONTACT_REACH = 0.25, 0.02
+#: th/dh: the tongue tip between the front teeth, seen from the front as a band under the upper teeth's edge,
+#: this many mouth widths either side of the midline (about the four upper incisors, :data:`UPPER_TEETH_EDGES`:
+#: a tip pushed between the teeth spreads over them), its top tucked this far under the teeth's edge (no seam).
+TEETH_TIP_HALF_WIDTH, TEETH_TIP_TUCK = 0.24, 0.01
+#: The tip's front is its lit, nearest part; below it the tongue turns back towards the floor of the mouth:
+#: it darkens to :data:`TONGUE_BACK` over this many mouth widths below the upper teeth's edge.
+TEETH_TIP_DEPTH = 0.08
 
 # --- how the photo is read -------------------------------------------------------------------------------
 #: The photo's opening counts as showing its mouth when it is at least this many pixels tall.
@@ -354,14 +367,15 @@ def paint_mouths(frames: Tensor, interior: Tensor, keypoints: Tensor, look: Mout
         keypoints: ``(B, K, 2)`` driving keypoints (``LANDMARK_SET`` order), pixels (x, y).
         look: the photo's mouth.
         articulation: ``(B, C)`` in [0, 1] (:data:`fomm_core.articulation.ARTICULATION_CHANNELS`): the tongue
-            tip raised, the lower lip under the upper teeth; ``None`` paints as all zeros.
+            tip raised, the lower lip under the upper teeth, the tongue tip between the teeth; ``None`` paints as
+            all zeros.
 
     Returns:
         ``frames``.
     """
     for b in range(frames.shape[0]):
         contacts = Contacts() if articulation is None else Contacts(
-            *(_felt(float(articulation[b, channel])) for channel in (TONGUE_RAISE, LIP_TEETH)))
+            *(_felt(float(articulation[b, channel])) for channel in (TONGUE_RAISE, LIP_TEETH, TONGUE_TEETH)))
         _paint_one(frames[b], interior[b], keypoints[b].double().numpy(), look, contacts)
     return frames
 
@@ -382,6 +396,7 @@ class Contacts:
 
     tongue_raise: float = 0.0
     lip_teeth: float = 0.0
+    tongue_teeth: float = 0.0
 
 
 @dataclass
@@ -499,7 +514,7 @@ def _paint_one(frame: Tensor, interior: Tensor, kp: np.ndarray, look: MouthAppea
     carried_in = interior[y0:y1, x0:x1].numpy()  # the photo's mouth where the warp carried it
     skull = _skull(op, kp, look) if gap > 0 or lip_teeth > 0 else None
     if gap > 0:
-        _paint_inside(roi, op, skull, carried_in, look, contacts.tongue_raise)
+        _paint_inside(roi, op, skull, carried_in, look, contacts.tongue_raise, contacts.tongue_teeth)
     closing = float(np.clip((look.source_gap - gap) / (REVEAL_RAMP * look.width), 0, 1))
     if closing > 0:
         seal = torch.from_numpy(carried_in * (1 - opening) * closing)
@@ -539,9 +554,9 @@ def _skull(op: _Opening, kp: np.ndarray, look: MouthAppearance) -> _Skull:
 
 
 def _paint_inside(roi: Tensor, op: _Opening, sk: _Skull, carried_in: np.ndarray, look: MouthAppearance,
-                  tongue_raise: float = 0.0) -> None:
+                  tongue_raise: float = 0.0, tongue_teeth: float = 0.0) -> None:
     """Paint the opening of one frame's ROI (``roi`` ``(3, h, w)``, in place), the tongue tip raised by
-    ``tongue_raise`` in [0, 1]."""
+    ``tongue_raise`` in [0, 1] and put between the teeth by ``tongue_teeth`` in [0, 1]."""
     t, t_up, t_low, mouth_w, gap = op.t, op.t_up, op.t_low, op.mouth_w, op.gap
     y0, y1, x0, x1 = op.box
     su, tu, src_w, profile, soft_src, visible = sk.su, sk.tu, sk.src_w, sk.profile, sk.soft_src, sk.visible
@@ -562,6 +577,10 @@ def _paint_inside(roi: Tensor, op: _Opening, sk: _Skull, carried_in: np.ndarray,
     a_low = _sigmoid((tu - low_edge) / soft_src) * visible
     low_teeth = _teeth(su, tu - low_edge, src_w, LOWER_TEETH_EDGES, look.teeth * LOWER_TEETH_SHADE, profile, soft_src)
     colour = _over(colour, low_teeth, a_low)
+    between = None
+    if tongue_teeth > 0:  # th: the tip lies on the lower teeth, under the upper ones
+        between = _tip_between_teeth(sk, look, tongue_teeth)
+        colour = _over(colour, between[1], between[0])
     up_edge = sk.up_edge
     a_up = _sigmoid((up_edge - tu) / soft_src) * visible
     up_teeth = _teeth(su, up_edge - tu, src_w, UPPER_TEETH_EDGES, look.teeth, profile, soft_src)
@@ -589,6 +608,9 @@ def _paint_inside(roi: Tensor, op: _Opening, sk: _Skull, carried_in: np.ndarray,
         shown = sample[..., :3]
         if tip is not None:  # the raised tip stands in front of the photo's dark mouth, behind its teeth
             shown = _over(shown, tip[1] + grain, tip[0] * (1 - _teeth_likeness(shown, look)))
+        if between is not None:  # the tip between the teeth: behind the photo's upper teeth, over its lower ones
+            behind = 1 - _teeth_likeness(shown, look) if weight is w_skull else 1.0
+            shown = _over(shown, between[1] + grain, between[0] * behind)
         a = (cover * weight)[..., None]
         shown = colour + visible * (shown - colour)  # rounded lips hide the photo's teeth too
         out += a * (shown - out)
@@ -623,6 +645,34 @@ def _raised_tip(op: _Opening, sk: _Skull, look: MouthAppearance, tongue_raise: f
         * seen * sk.visible * min(1.0, tongue_raise / TIP_FADE_IN)
     across = np.clip(np.abs(su) / np.maximum(half, 1e-3), 0, 1)
     shade = TONGUE_BACK + (TONGUE_TOP - TONGUE_BACK) * np.sqrt(1 - across ** 2)  # lit mid-tip, darker at its sides
+    under = 1 - TIP_TEETH_SHADOW * np.exp(-np.clip(tu - sk.up_edge, 0, None) / (LIP_SHADOW_REACH * src_w))
+    colour = look.lip[None, None] ** TONGUE_GAMMA * (shade * under)[..., None]
+    if look.grey:
+        colour = np.repeat((colour @ LUMA)[..., None], 3, axis=2)
+    return alpha.astype(np.float32), colour.astype(np.float32)
+
+
+def _tip_between_teeth(sk: _Skull, look: MouthAppearance, share: float):
+    """th/dh: the tongue tip between the front teeth with weight ``share`` (in (0, 1]).
+
+    Seen from the front it is a band under the upper teeth's edge (they are painted over its top, tucked
+    :data:`TEETH_TIP_TUCK` under them) down to the lower lip (it lies on the lower teeth's edge, covering it),
+    :data:`TEETH_TIP_HALF_WIDTH` either side of the midline. Its front is lit in the middle,
+    darker where it turns away at the sides and lower down where the tongue goes back towards the floor, and
+    in the shade of the upper teeth right under them. It shows wherever the lower lip is below the upper
+    teeth's edge (the lips' opening, applied by the caller, cuts it), and not behind rounded lips.
+
+    Returns:
+        ``(alpha (h, w), colour (h, w, 3))``.
+    """
+    su, tu, src_w, soft_src = sk.su, sk.tu, sk.src_w, sk.soft_src
+    top = sk.up_edge - TEETH_TIP_TUCK * src_w * sk.profile  # (h, w) photo pixels, tucked under the teeth
+    half = TEETH_TIP_HALF_WIDTH * src_w
+    alpha = _sigmoid((half - np.abs(su)) / soft_src) * _sigmoid((tu - top) / soft_src) \
+        * sk.visible * min(1.0, share / TIP_FADE_IN)
+    across = np.clip(np.abs(su) / half, 0, 1)
+    down = np.clip((tu - sk.up_edge) / (TEETH_TIP_DEPTH * src_w), 0, 1)  # 0 at the teeth's edge, 1 deep down
+    shade = (TONGUE_BACK + (TONGUE_TOP - TONGUE_BACK) * np.sqrt(1 - across ** 2)) * (1 - (1 - TONGUE_BACK) * down)
     under = 1 - TIP_TEETH_SHADOW * np.exp(-np.clip(tu - sk.up_edge, 0, None) / (LIP_SHADOW_REACH * src_w))
     colour = look.lip[None, None] ** TONGUE_GAMMA * (shade * under)[..., None]
     if look.grey:
