@@ -1,7 +1,7 @@
 """Sharpness of FOMM output pasted into a portrait, with and without the full-resolution detail transfer.
 
 The portrait is the astronaut photo (scikit-image) resized to ``--photo-size`` on its long side, so its face
-window (the crop the model sees) is 400 px or more while the model renders 256 px. The face is moved with a
+window (the crop the model sees) is 400 px or more while the model renders 256 px (vox). The face is moved with a
 small head nod (keypoints rotated and translated together, Jacobians rotated with them) through
 ``FommRenderer`` and pasted back with ``FacePaster``, as ``TalkingHead.animate`` does in full mode.
 
@@ -14,7 +14,9 @@ photo's frequencies up to the model's resolution) plus the detail layer's (those
 gives a flat frame and a random occlusion map passes only part of the detail, so the rows also show the same
 random motion with the occlusion head set to "all visible", and with the generated frame replaced by what a
 generator that reconstructs its source gives (the 256 px source warped by FOMM's own deformation: the limit a
-trained model approaches on a face that only moves). ``--model DIR`` takes a trained FOMM model folder.
+trained model approaches on a face that only moves). ``--model DIR`` takes a trained FOMM model folder (any
+resolution; ``bench/fomm_detail_trained.py`` trains one here and runs this script on it). The occlusion map's
+mean is printed over the whole map and inside the brows-to-nose box (the map resized to the face window).
 
 Run: ``python bench/fomm_detail_sharpness.py`` (``--frames`` keeps it short).
 """
@@ -116,6 +118,13 @@ def _oracle(model: FommModel, crop, window, motion: Keypoints, plain, paster: Fa
     return paster(sharp.clamp(0, 1)).numpy(), paster(soft.clamp(0, 1)).numpy()
 
 
+def _box_mean(occlusion: torch.Tensor, transform, box: tuple) -> float:
+    """Mean of the ``(T, 1, h, w)`` occlusion map, resized to the face window, inside the photo-pixel ``box``."""
+    x0, y0, x1, y1 = box
+    full = resize_bilinear(occlusion.float(), transform.side)[:, 0]  # (T, side, side) over the window
+    return float(full[:, max(y0 - transform.y0, 0):y1 - transform.y0, max(x0 - transform.x0, 0):x1 - transform.x0].mean())
+
+
 def _all_visible(renderer: FommRenderer) -> FommRenderer:
     """A copy of the renderer whose occlusion map says every pixel is visible (a face that only moves, as a
     trained model's map says for most of the face; a random map passes only part of the detail)."""
@@ -163,6 +172,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with_detail = paster(renderer.render(detailed, motion)).numpy()
         without = paster(renderer.render(plain, motion)).numpy()
         occlusion = model.generator.render(plain.encoding, motion, with_visuals=False).occlusion_map
+        box_occlusion = _box_mean(occlusion, transform, box)
         bf16_diff = None
         if renderer.precision == "fp32":  # the same frames through the bf16 renderer (bf16 autocast, channels last)
             fast = FommRenderer(copy.deepcopy(model), precision="bf16")
@@ -184,7 +194,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{what}; precision {renderer.precision}; portrait {width}x{height} (astronaut, bicubic), face window "
         f"{transform.side} px, model {renderer.image_size} px; brows-to-nose box {x1 - x0}x{y1 - y0} px; "
         f"{args.frames} frames of a head nod ({NOD_DEGREES:g} deg, {NOD_SHIFT:g}); occlusion map mean "
-        f"{float(occlusion.mean()):.2f}; {seconds:.1f} s"
+        f"{float(occlusion.mean()):.2f} (brows-to-nose box {box_occlusion:.2f}); {seconds:.1f} s"
     )
     print()
     print("| output | Laplacian variance, brows to nose | share of the photo's |")
