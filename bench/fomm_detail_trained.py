@@ -19,6 +19,12 @@ One command, end to end (everything lands in ``--work``; nothing is downloaded, 
    model's occlusion map mean.
 4. ``bench/fomm_detail_sharpness.py --model <trained>/final``: the astronaut at ``--photo-size`` (a face window of
    400 px or more), sharpness with and without the detail transfer, occlusion map mean.
+5. Against known truth: the astronaut speaking a held-out sentence, rendered by the offline backend at the face
+   window's real size (the truth) and at the model's size (the driving frames); the mean absolute error of FOMM's
+   frames with each detail band, without detail, and of "copy the source", over the window and the mouth.
+6. ``--teacher-check``: ``bench/distill_learning_proof.py``'s teacher check (do the keypoints move with the mouth,
+   the same way on every face?) with the trained model as the teacher, on that proof's photos and first clips.
+   Its photos are ``face_photos`` too, so some of them were seen in training here.
 
 Prints the CPU minutes used (this process and its children) after each step.
 """
@@ -76,6 +82,9 @@ TEST_SUBJECT = "astronaut"
 MAX_FRAMES = 100
 #: Written beside the run when training has reached the steps asked for (its content: the step count).
 TRAINED_MARKER = "trained_steps.txt"
+#: The mouth box of the truth check: the lips' box widened by this share of the lip width on every side.
+MOUTH_MARGIN = 0.25
+MAX_PIXEL = 255.0
 #: Bump when the clips change, so an old ``--work`` folder is not reused.
 DATA_VERSION = 1
 
@@ -118,7 +127,7 @@ def make_clips(data: Path, seed: int = 0) -> None:
     plans = plan_corpus(counts["train"], counts["test"], seed=seed)
     train_plans = [p for p in plans if p.split == "train"]
     test_plans = [p for p in plans if p.split != "train"]
-    done = skipped = 0
+    skipped = 0
     for split, group in photos.items():
         queue = list(train_plans if split == "train" else test_plans)
         per_photo = CLIPS_PER_PHOTO if split == "train" else TEST_CLIPS_PER_PHOTO
@@ -127,7 +136,6 @@ def make_clips(data: Path, seed: int = 0) -> None:
                 plan = queue.pop(0)
                 folder = data / split / f"{name}#{c_index}"
                 if (folder / "done").is_file():
-                    done += 1
                     continue
                 speech = engine.speak(plan.text, plan.voice, plan.rate_wpm, plan.pitch)
                 try:
@@ -143,10 +151,10 @@ def make_clips(data: Path, seed: int = 0) -> None:
                 for i, frame in enumerate(frames):
                     Image.fromarray(frame).save(folder / f"{i:04d}.png")
                 (folder / "done").write_text("")
-                done += 1
-    print(f"  {sum(1 for _ in (data / 'train').iterdir())} training clips from {len(photos['train'])} photos, "
-          f"{sum(1 for _ in (data / 'test').iterdir())} test clips from {len(photos['test'])} photos "
-          f"({', '.join(sorted(photos['test']))}); {skipped} photos without a face")
+    clips = {split: sorted(p.name for p in (data / split).iterdir()) for split in photos}
+    speakers = {split: sorted({name.split("#")[0] for name in names}) for split, names in clips.items()}
+    print(f"  {len(clips['train'])} training clips from {len(speakers['train'])} photos, {len(clips['test'])} test "
+          f"clips from {len(speakers['test'])} photos ({', '.join(speakers['test'])}); {skipped} photos without a face")
 
 
 # --- 2. training ------------------------------------------------------------------------------------------------
@@ -170,17 +178,85 @@ def data_dir(work: Path) -> Path:
 
 # --- 3. did it learn? -----------------------------------------------------------------------------------------
 @torch.no_grad()
-def occlusion_mean(model: FommModel, test_dir: Path) -> float:
-    """Mean occlusion map over the held-out clips (frame 0 the source, every frame driving)."""
-    values = []
+def held_out_diagnostics(model: FommModel, test_dir: Path) -> Dict[str, float]:
+    """On the held-out clips (frame 0 the source, every frame driving): the occlusion map's mean, and the L1 of
+    frame 0 rendered from itself (no motion: what the generator loses by itself, blur and colour)."""
+    occlusion, still = [], []
     for clip in sorted(p for p in test_dir.iterdir() if p.is_dir()):
         frames = frames_to_tensor(read_all_frames(probe(clip), SIZE))
         kp_source = model.kp_detector(frames[:1])
         kp_driving = model.kp_detector(frames)
         out = model.generator(frames[:1].expand(len(frames), -1, -1, -1), kp_driving=kp_driving,
                               kp_source=kp_source.expand(len(frames)))
-        values.append(float(out.occlusion_map.mean()))
-    return float(np.mean(values))
+        occlusion.append(float(out.occlusion_map.mean()))
+        itself = model.generator(frames[:1], kp_driving=kp_source, kp_source=kp_source).prediction
+        still.append(float((itself - frames[:1]).abs().mean()))
+    return {"occlusion": float(np.mean(occlusion)), "still_l1": float(np.mean(still))}
+
+
+def _window_tensor(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / MAX_PIXEL
+
+
+def ground_truth_check(model_dir: Path, photo_size: int, seed: int = 0) -> None:
+    """FOMM + detail against frames whose truth is known at full resolution.
+
+    The offline backend makes the astronaut (held out of training) speak a held-out sentence in crop mode twice,
+    same seed: at the face window's real size ``N`` (the truth) and at the model's size (what FOMM's detector
+    reads). Frame 0 of the truth is the source (its window for the detail, downsampled for the model); each
+    frame's keypoints drive the generator. Printed: the mean absolute error (0-255) against the truth over the
+    window and inside the mouth box (lips of frame 0, widened by :data:`MOUTH_MARGIN` of the lip width, where
+    the face changes shape and a moved source texture can ghost), for each detail band, without detail, and
+    for "copy the source window"."""
+    import torch.nn.functional as F
+
+    from audio2kp.synth.corpus import HELD_OUT
+    from audio2kp.synth.espeak import Espeak
+    from audio2kp.offline.keypoint_set import GROUPS
+    from bench.fomm_detail_sharpness import portrait
+    from fomm_core.fomm_renderer import FommRenderer
+    from talking_head.faces import crop_for_face, find_face
+    from talking_head.pipeline import TalkingHead
+
+    photo = portrait(photo_size)
+    face = find_face(photo, None, TEST_SUBJECT)
+    side = crop_for_face(photo.shape[1], photo.shape[0], landmarks=face.landmarks, size=SIZE).side
+    text = HELD_OUT[0]
+    speech = Espeak.get().speak(text, "en-us", 160, 50)
+    pipeline = TalkingHead.from_pretrained(None)
+    clip = {}
+    for size in (side, SIZE):
+        video = pipeline.animate(photo, (speech.samples, speech.sample_rate), mode="crop", size=size, watermark=False,
+                                 seed=seed, fps=FPS, transcript=text)
+        clip[size] = video.frames[:MAX_FRAMES]
+    truth = _window_tensor(clip[side])  # (T, 3, N, N)
+    small = _window_tensor(clip[SIZE])  # (T, 3, S, S)
+    mesh = dict(GROUPS)  # group name -> face-mesh indices
+    lips = find_face(clip[side][0], None, "truth frame 0").landmarks[
+        list(mesh["lips_outer_upper"]) + list(mesh["lips_outer_lower"])]
+    width = lips[:, 0].max() - lips[:, 0].min()
+    x0, y0 = (lips.min(0) - MOUTH_MARGIN * width).astype(int)
+    x1, y1 = (lips.max(0) + MOUTH_MARGIN * width).astype(int)
+    renderer = FommRenderer(FommModel.from_pretrained(model_dir), precision="fp32")
+    with torch.inference_mode():
+        source = F.interpolate(truth[:1], size=(SIZE, SIZE), mode="bilinear", antialias=True, align_corners=False)
+        plain = renderer.prepare(source)
+        motion = renderer.detect(small)
+        outputs = {
+            "copy the source window": truth[:1].expand(len(truth), -1, -1, -1),
+            f"FOMM without detail ({SIZE} px frame resized)": F.interpolate(
+                renderer.render(plain, motion), size=(side, side), mode="bilinear", align_corners=False),
+            "FOMM + detail, band 'resolution' (default)": renderer.render(renderer.with_detail(plain, truth[:1]), motion),
+            "FOMM + detail, band 'reconstruction'": renderer.render(
+                renderer.with_detail(plain, truth[:1], band="reconstruction"), motion),
+        }
+    print(f"  astronaut speaking a held-out sentence, {len(truth)} frames, window {side} px; mouth box "
+          f"{x1 - x0}x{y1 - y0} px")
+    print("| output against the full-resolution truth | mean abs error, window (0-255) | mouth box |")
+    print("|---|---|---|")
+    for name, frames in outputs.items():
+        error = (frames.clamp(0, 1) - truth).abs() * MAX_PIXEL
+        print(f"| {name} | {float(error.mean()):.2f} | {float(error[..., y0:y1, x0:x1].mean()):.2f} |")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -192,6 +268,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--photo-size", type=int, default=1024, help="portrait long side for the sharpness (1024)")
     parser.add_argument("--frames", type=int, default=8, help="head-nod frames for the sharpness (default 8)")
+    parser.add_argument("--teacher-check", action="store_true",
+                        help="also run bench/distill_learning_proof.py's teacher check with the trained model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -228,13 +306,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("|---|---|---|")
     for name, value in rows:
         print(f"| {name} | {value:.4f} | {value / copy:.2f} |")
-    print(f"  trained model's occlusion map mean on the held-out clips: {occlusion_mean(trained, test_dir):.2f}")
+    extra = held_out_diagnostics(trained, test_dir)
+    print(f"  trained model on the held-out clips: occlusion map mean {extra['occlusion']:.3f}; frame 0 rendered from "
+          f"itself (no motion), L1 {extra['still_l1']:.4f}")
 
     step("4. bench/fomm_detail_sharpness.py --model <trained>")
     from bench import fomm_detail_sharpness
 
     fomm_detail_sharpness.main(["--model", str(final), "--photo-size", str(args.photo_size),
                                 "--frames", str(args.frames)])
+    step("5. against full-resolution truth: the held-out astronaut speaking, rendered offline at the window's size")
+    ground_truth_check(final, args.photo_size)
+    if args.teacher_check:
+        from bench import distill_learning_proof as proof
+
+        step("6. distill_learning_proof's teacher check with the trained FOMM as the teacher")
+        proof.make_photos(args.work / "distill-photos")
+        proof.make_speech(args.work / "distill-speech", proof.CHECK_PHOTOS, 0)  # the proof's first training clips
+        proof.teacher_check(final, args.work / "distill-photos" / "train", args.work / "distill-speech" / "train")
     step(f"done in {(time.monotonic() - start) / 60:.1f} wall minutes")
     return 0
 
