@@ -14,6 +14,10 @@ resolution ``h x w``, upsampled to ``N``)::
 So where the face only moves (occlusion near 1) the photo's texture moves with it, sharp; where FOMM
 inpaints (occlusion near 0: mouth interior, disocclusions) only the generated image is shown.
 
+Optionally (:func:`reconstruction_detail`, ``FommRenderer.with_detail(..., band="reconstruction")``) the detail
+is ``window - up(still)``, ``still`` being the generator's own frame of the source with no motion: the band a
+soft generator loses below ``S`` is carried as well, and a frame with no motion is the window itself.
+
 The deformation is upsampled as a displacement from the identity (sampled at the full-resolution pixel
 positions, ``align_corners=True`` layout of the ``h x w`` grid) and added to the full-resolution identity of
 the model's ``grid_sample`` convention, so no motion gives exactly the window back and a translation by
@@ -53,6 +57,27 @@ def detail_layer(window: Tensor, model_size: int) -> Tensor:
     size = window.shape[-1]
     low = resize_bilinear(resize_bilinear(window, model_size, antialias=True), size)
     return window - low
+
+
+def reconstruction_detail(window: Tensor, still_frame: Tensor) -> Tensor:
+    """Everything of the full-resolution window that the generator's own frame of the source lacks.
+
+    :func:`detail_layer` assumes the generator reproduces the source up to the model's resolution ``S``; a
+    generator that is softer than that (briefly trained, or L1-trained) loses the band between its real
+    resolution and ``S``, which then appears nowhere in the output. Taking the residual against what the
+    generator actually renders for the source with no motion carries that band too, and gives the window
+    back exactly when nothing moves (occlusion 1). The residual also holds the generator's low-frequency
+    errors (colour, blur of large shapes), which move with the face like the rest of the detail.
+
+    Args:
+        window: ``(1, C, N, N)`` float in [0, 1], the face window at its real size.
+        still_frame: ``(1, C, S, S)`` the generator's frame of the source driven by its own keypoints.
+
+    Returns:
+        ``(1, C, N, N)`` float32, ``window - up(still_frame)``.
+    """
+    window = window.float()
+    return window - resize_bilinear(still_frame.float(), window.shape[-1])
 
 
 def full_resolution_identity(size: int, align_corners: bool, device=None) -> Tensor:
@@ -124,4 +149,4 @@ def transfer_detail(
     return (frames + moved).clamp_(0.0, 1.0)
 
 
-__all__ = ["detail_layer", "transfer_detail", "upsample_deformation", "warp_detail", "full_resolution_identity"]
+__all__ = ["detail_layer", "reconstruction_detail", "transfer_detail", "upsample_deformation", "warp_detail", "full_resolution_identity"]

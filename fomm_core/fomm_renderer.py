@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .detail import detail_layer, transfer_detail
+from .detail import detail_layer, reconstruction_detail, transfer_detail
 from .generator import SourceEncoding
 from .keypoints import Keypoints
 from .model import FommModel
@@ -30,6 +30,11 @@ from .precision import AUTO, BF16, FP32, autocast, resolve_precision
 
 #: The keypoint space of every FOMM model's learned keypoints (see MotionTrack.keypoint_space).
 FOMM_KEYPOINT_SPACE = "fomm"
+#: Detail bands of :meth:`FommRenderer.with_detail`: above the model's resolution (:func:`detail_layer`, the
+#: default), or everything the generator's own still frame of the source lacks (:func:`reconstruction_detail`).
+RESOLUTION_BAND = "resolution"
+RECONSTRUCTION_BAND = "reconstruction"
+DETAIL_BANDS = (RESOLUTION_BAND, RECONSTRUCTION_BAND)
 
 
 @dataclass
@@ -134,12 +139,14 @@ class FommRenderer:
         return FommSourceState(keypoints, encoding)
 
     @torch.no_grad()
-    def with_detail(self, state: FommSourceState, window: Tensor) -> FommSourceState:
+    def with_detail(self, state: FommSourceState, window: Tensor, band: str = RESOLUTION_BAND) -> FommSourceState:
         """``state`` with the full-resolution detail of ``window`` attached (:mod:`fomm_core.detail`).
 
         Args:
             state: from :meth:`prepare` (its source = ``window`` resampled to ``image_size``).
             window: ``(1, C, N, N)`` float in [0, 1], the same window at its real size, ``N > image_size``.
+            band: ``"resolution"`` (default): the frequencies above ``image_size``; ``"reconstruction"``: the
+                window minus the generator's own frame of the source with no motion (one generator pass here).
 
         Returns:
             A new state whose :meth:`render` gives ``(B, C, N, N)`` frames.
@@ -149,7 +156,13 @@ class FommRenderer:
             raise ValueError(f"window must be (1, {channels}, N, N), got {tuple(window.shape)}")
         if window.shape[-1] <= self.image_size:
             raise ValueError(f"the detail window must be larger than the model's {self.image_size} px, got {window.shape[-1]}")
-        return replace(state, detail=detail_layer(window.to(self.device, torch.float32), self.image_size))
+        if band not in DETAIL_BANDS:
+            raise ValueError(f"band must be one of {', '.join(DETAIL_BANDS)}, got {band!r}")
+        window = window.to(self.device, torch.float32)
+        if band == RESOLUTION_BAND:
+            return replace(state, detail=detail_layer(window, self.image_size))
+        still = self.render(replace(state, detail=None), state.keypoints)  # (1, C, S, S): no motion
+        return replace(state, detail=reconstruction_detail(window, still))
 
     @torch.no_grad()
     def render(self, state: FommSourceState, motion: Keypoints) -> Tensor:

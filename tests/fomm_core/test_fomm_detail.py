@@ -130,3 +130,40 @@ def test_with_detail_rejects_a_window_that_does_not_fit(shape):
     state = renderer.prepare(torch.rand(1, 3, TINY_SIZE, TINY_SIZE))
     with pytest.raises(ValueError, match="window"):
         renderer.with_detail(state, torch.rand(*shape))
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_reconstruction_band_gives_the_window_back_with_no_motion_whatever_the_generator(align_corners):
+    """A generator that reproduces nothing of its source (a grey frame): the resolution band leaves the
+    output grey below the model's resolution; the reconstruction band gives the photo itself back."""
+    renderer = FommRenderer(known_motion_model(align_corners))
+    window = texture(FULL, seed=6)
+    source = F.interpolate(window, size=(TINY_SIZE, TINY_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    plain = renderer.prepare(source)
+    still = renderer.render(renderer.with_detail(plain, window, band="reconstruction"), plain.keypoints)
+    assert still.shape == (1, 3, FULL, FULL)
+    assert torch.allclose(still, window, atol=1e-5)
+    resolution = renderer.render(renderer.with_detail(plain, window), plain.keypoints)
+    assert (resolution - window).abs().mean() > 0.05  # grey + high frequencies: far from the photo
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_reconstruction_band_moves_the_whole_window_with_a_keypoint_translation(align_corners):
+    renderer = FommRenderer(known_motion_model(align_corners))
+    window = texture(FULL, seed=7)
+    source = F.interpolate(window, size=(TINY_SIZE, TINY_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    state = renderer.with_detail(renderer.prepare(source), window, band="reconstruction")
+    shift_px = (4.4, -2.2)
+    per_px = 2.0 / (FULL - 1) if align_corners else 2.0 / FULL
+    frame = renderer.render(state, Keypoints(state.keypoints.value + torch.tensor(shift_px) * per_px, None))
+    layer = frame[0].mean(0)[MARGIN:-MARGIN, MARGIN:-MARGIN].numpy()
+    reference = window[0].mean(0)[MARGIN:-MARGIN, MARGIN:-MARGIN].numpy()
+    found, _, _ = phase_cross_correlation(layer, reference, upsample_factor=50)
+    assert abs(float(found[1]) - shift_px[0]) <= SHIFT_TOLERANCE_PX and abs(float(found[0]) - shift_px[1]) <= SHIFT_TOLERANCE_PX
+
+
+def test_with_detail_rejects_an_unknown_band():
+    renderer = FommRenderer(FommModel(tiny_config()).eval())
+    state = renderer.prepare(torch.rand(1, 3, TINY_SIZE, TINY_SIZE))
+    with pytest.raises(ValueError, match="band"):
+        renderer.with_detail(state, torch.rand(1, 3, FULL, FULL), band="everything")
