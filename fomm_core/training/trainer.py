@@ -353,7 +353,8 @@ class Trainer:
         cfg = self.config
         started = time.monotonic()
         records: List[StepRecord] = []
-        stopped = False
+        # a run resumed at its step limit trains no further step
+        stopped = cfg.max_steps is not None and self.position.step >= cfg.max_steps
         while self.position.epoch < cfg.optim.epochs and not stopped:
             self.sampler.set_position(self.position.epoch, self.position.batch_in_epoch)
             for source, driving in self._loader():

@@ -102,6 +102,16 @@ def test_finished_run_saves_a_loadable_model_and_logs(dataset, tmp_path):
     assert events and events[0].stat().st_size > 1000  # scalars and pictures
 
 
+def test_a_run_resumed_at_its_step_limit_trains_no_more(dataset, tmp_path):
+    out = tmp_path / "run"
+    first = Trainer(config_from_mapping(tiny_train_config(dataset, out, max_steps=2, checkpoint_every=2))).run()
+    assert first.position.step == 2
+    again = Trainer(config_from_mapping(tiny_train_config(dataset, out, max_steps=2, checkpoint_every=2))).run()
+    assert again.records == [] and again.position.step == 2
+    assert [m["step"] for m in _metrics(out)] == [0, 1]
+    assert FommModel.from_pretrained(again.final_dir).image_size == 64
+
+
 def test_learning_rate_drops_at_the_milestone(dataset, tmp_path):
     result = Trainer(config_from_mapping(tiny_train_config(dataset, tmp_path / "run", optim={"milestones": [1]},
                                                            max_steps=4))).run()
