@@ -74,8 +74,14 @@ LOWER_TEETH_SHADE = 0.7
 ROUND_TEETH_VISIBLE = 0.1
 #: Teeth colour where only the whites of the eyes tell the photo's white balance (teeth are a little warmer).
 TEETH_PER_SCLERA = np.array([1.0, 0.97, 0.9], np.float32)
-#: Teeth colour when neither teeth nor eyes can be read: a light warm grey, lit like the face.
+#: Teeth colour when neither teeth nor eyes can be read: a light warm grey, lit like the face (scaled by the
+#: face's median skin luma over :data:`TYPICAL_FACE_LUMA`, that of a well-exposed face).
 DEFAULT_TEETH = np.array([0.84, 0.8, 0.74], np.float32)
+TYPICAL_FACE_LUMA = 0.55
+#: The brightest pixels inside the lids are taken for the whites of the eyes only if they are brighter than the
+#: face's skin and nearly neutral: (max - min) / max of their colour at most this (skin in a warm photo is
+#: about 0.5-0.6; behind glasses or narrowed lids the "whites" read are skin, and teeth made from them are red).
+SCLERA_MAX_CHROMA = 0.35
 
 # --- cavity and tongue ----------------------------------------------------------------------------------
 #: Red-brown of the oral cavity (chromaticity; the photo's white balance is applied).
@@ -265,7 +271,8 @@ def _brightest(pixels: np.ndarray) -> np.ndarray:
 
 
 def _teeth_colour(image: np.ndarray, inside: np.ndarray, gap: float, kp_px: np.ndarray, face_luma: float) -> np.ndarray:
-    """The photo's own teeth if its mouth is open, else the whites of its eyes warmed, else a default."""
+    """The photo's own teeth if its mouth is open, else the whites of its eyes warmed (when what the lids show
+    is bright and nearly neutral, :data:`SCLERA_MAX_CHROMA`), else a default lit like the face."""
     if gap >= MIN_PHOTO_GAP_PX and (inside > 0.9).sum() >= 4 * MIN_PHOTO_GAP_PX ** 2:
         return _brightest(image[inside > 0.9])
     lids = []
@@ -274,8 +281,11 @@ def _teeth_colour(image: np.ndarray, inside: np.ndarray, gap: float, kp_px: np.n
         lids.append(_polygon_mask(image.shape[:2], poly, 0.0) > 0.5)
     eyes = np.logical_or(*lids)
     if eyes.sum() >= 8:
-        return np.clip(_brightest(image[eyes]) * TEETH_PER_SCLERA, 0, 1)
-    return np.clip(DEFAULT_TEETH * face_luma / 0.55, 0, 1)
+        sclera = _brightest(image[eyes])
+        chroma = (sclera.max() - sclera.min()) / max(float(sclera.max()), 1e-3)
+        if float(sclera @ LUMA) > face_luma and chroma <= SCLERA_MAX_CHROMA:
+            return np.clip(sclera * TEETH_PER_SCLERA, 0, 1)
+    return np.clip(DEFAULT_TEETH * face_luma / TYPICAL_FACE_LUMA, 0, 1)
 
 
 def _teeth_split(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: np.ndarray, gap: float) -> float:

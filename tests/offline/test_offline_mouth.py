@@ -44,3 +44,37 @@ def test_cavity_is_red_brown(spoken):
     assert red.all(), f"darker half not red-brown in {int((~red).sum())} of {len(red)} open frames"
     assert (colours.max(1) > 0.03).all(), "never black"
     assert (colours.max(1) - colours.min(1) > 0.02).all(), "never flat grey"
+
+
+def _eyes_painted(state, colour):
+    """The astronaut crop (``(S, S, 3)`` float) with the inside of both eyes' lids painted ``colour``."""
+    import numpy as np
+
+    from audio2kp.offline.keypoint_set import LANDMARK_SET
+    from talking_head.offline.mouth import EYE_LIDS, _polygon_mask
+
+    image = state.image[0, :3].permute(1, 2, 0).numpy().copy()
+    kp = LANDMARK_SET.select(state.landmarks.astype(np.float64))
+    for upper, lower in EYE_LIDS:
+        poly = np.concatenate([kp[LANDMARK_SET.group(upper)], kp[LANDMARK_SET.group(lower)][::-1]])
+        image[_polygon_mask(image.shape[:2], poly, 0.0) > 0.5] = colour
+    return image, kp
+
+
+def test_teeth_take_the_whites_of_the_eyes_only_when_they_look_white(prepared):
+    """Behind glasses or narrowed lids the brightest pixels inside the lids are skin: teeth made from them came
+    out dark red. Such "whites" are refused for the lit default; real whites (bright, nearly neutral) are used."""
+    import numpy as np
+
+    from talking_head.offline.mouth import DEFAULT_TEETH, TEETH_PER_SCLERA, TYPICAL_FACE_LUMA, _teeth_colour
+
+    _, state = prepared
+    face_luma = 0.5
+    white = np.array([0.9, 0.88, 0.85], np.float32)
+    image, kp = _eyes_painted(state, white)
+    np.testing.assert_allclose(_teeth_colour(image, np.zeros(image.shape[:2]), 0.0, kp, face_luma),
+                               white * TEETH_PER_SCLERA, atol=1e-6)
+    skin = np.array([0.52, 0.24, 0.18], np.float32)  # what Grace Hopper's lids show
+    image, kp = _eyes_painted(state, skin)
+    np.testing.assert_allclose(_teeth_colour(image, np.zeros(image.shape[:2]), 0.0, kp, face_luma),
+                               DEFAULT_TEETH * face_luma / TYPICAL_FACE_LUMA, atol=1e-6)
