@@ -21,7 +21,9 @@ import numpy as np  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", default="Father saw a large dark car. Bob, stop that! Hot cocoa is far too hard to find.")
+    from talking_head.offline.mouth_check import CHECK_SPEECH
+
+    parser.add_argument("--text", default=CHECK_SPEECH)
     args = parser.parse_args()
 
     import torch

@@ -15,6 +15,9 @@ from audio2kp.offline.keypoint_set import LANDMARK_SET
 
 from .mouth import LUMA, _local, _mouth_frame, _ordered, _polygon_mask, centre_gap
 
+#: What the checks have the face say: wide open vowels, and enough of them (about 90 open frames) that one
+#: frame more or less of espeak-ng's varying synthesis moves a share by about 1%.
+CHECK_SPEECH = "Father saw a large dark car. Bob, stop that! Hot cocoa is far too hard to find."
 #: A frame is open when its inner lips are parted by at least this share of the mouth width at mid-mouth.
 OPEN_SHARE = 0.1
 #: The brightest share of the opening's pixels taken for the teeth.

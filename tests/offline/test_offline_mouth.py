@@ -5,21 +5,19 @@ from __future__ import annotations
 import pytest
 
 from audio2kp.controls import AnimationControls
-from talking_head.offline.mouth_check import cavity_darker_half, open_frames, teeth_in_upper_half
+from talking_head.offline.mouth_check import CHECK_SPEECH, cavity_darker_half, open_frames, teeth_in_upper_half
 from talking_head.offline.renderer import normalized_to_pixels
-
-#: Speech with wide open vowels (the astronaut smiles with her upper teeth showing).
-SPEECH = "Father saw a large dark car. Bob, stop that!"
 
 
 @pytest.fixture(scope="module")
 def spoken(prepared, driver):
-    """``(frames (T, S, S, 3) float, keypoints (T, K, 2) pixels)`` of the astronaut saying :data:`SPEECH`."""
+    """``(frames (T, S, S, 3) float, keypoints (T, K, 2) pixels)`` of the astronaut (she smiles with her upper
+    teeth showing) saying :data:`~talking_head.offline.mouth_check.CHECK_SPEECH`."""
     from audio2kp.audio import Audio, load_audio
     from audio2kp.offline.espeak_phones import synthesize
 
     renderer, state = prepared
-    samples, rate, _ = synthesize(SPEECH)
+    samples, rate, _ = synthesize(CHECK_SPEECH)
     audio = load_audio(Audio(samples, rate))
     num_frames = int(round(audio.duration * 25))
     track = driver.drive(audio, state.keypoints, 25.0, num_frames, AnimationControls(pose_scale=0.0))
