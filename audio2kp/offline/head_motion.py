@@ -81,7 +81,8 @@ def _nods(prosody: ProsodyCurves, fps: float, rng: np.random.Generator) -> np.nd
         onset = peak / fps - NOD_DIP_S  # the dip bottoms out on the stressed syllable
         dt = t - onset
         rise = np.clip(dt / NOD_DIP_S, 0, 1)
-        shape = np.where(dt < NOD_DIP_S, 0.5 - 0.5 * np.cos(np.pi * rise), np.exp(-(dt - NOD_DIP_S) / NOD_RETURN_S))
+        after = np.clip(dt - NOD_DIP_S, 0, None)  # time since the dip's bottom (0 before it: no overflow far back)
+        shape = np.where(dt < NOD_DIP_S, 0.5 - 0.5 * np.cos(np.pi * rise), np.exp(-after / NOD_RETURN_S))
         shape[dt < 0] = 0
         curve = np.maximum(curve, depth * shape)
     return curve
