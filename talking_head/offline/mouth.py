@@ -270,16 +270,22 @@ def _brightest(pixels: np.ndarray) -> np.ndarray:
     return np.median(pixels[keep], axis=0)
 
 
+def eye_mask(shape: Tuple[int, int], kp_px: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool: inside either eye's lids, for an image of ``shape`` with ``LANDMARK_SET`` keypoints
+    ``kp_px`` (``(K, 2)`` pixels)."""
+    lids = []
+    for upper, lower in EYE_LIDS:
+        poly = np.concatenate([kp_px[LANDMARK_SET.group(upper)], kp_px[LANDMARK_SET.group(lower)][::-1]])
+        lids.append(_polygon_mask(shape, poly, 0.0) > 0.5)
+    return np.logical_or(*lids)
+
+
 def _teeth_colour(image: np.ndarray, inside: np.ndarray, gap: float, kp_px: np.ndarray, face_luma: float) -> np.ndarray:
     """The photo's own teeth if its mouth is open, else the whites of its eyes warmed (when what the lids show
     is bright and nearly neutral, :data:`SCLERA_MAX_CHROMA`), else a default lit like the face."""
     if gap >= MIN_PHOTO_GAP_PX and (inside > 0.9).sum() >= 4 * MIN_PHOTO_GAP_PX ** 2:
         return _brightest(image[inside > 0.9])
-    lids = []
-    for upper, lower in EYE_LIDS:
-        poly = np.concatenate([kp_px[LANDMARK_SET.group(upper)], kp_px[LANDMARK_SET.group(lower)][::-1]])
-        lids.append(_polygon_mask(image.shape[:2], poly, 0.0) > 0.5)
-    eyes = np.logical_or(*lids)
+    eyes = eye_mask(image.shape[:2], kp_px)
     if eyes.sum() >= 8:
         sclera = _brightest(image[eyes])
         chroma = (sclera.max() - sclera.min()) / max(float(sclera.max()), 1e-3)
@@ -655,11 +661,7 @@ def _raised_tip(op: _Opening, sk: _Skull, look: MouthAppearance, tongue_raise: f
         * seen * sk.visible * min(1.0, tongue_raise / TIP_FADE_IN)
     across = np.clip(np.abs(su) / np.maximum(half, 1e-3), 0, 1)
     shade = TONGUE_BACK + (TONGUE_TOP - TONGUE_BACK) * np.sqrt(1 - across ** 2)  # lit mid-tip, darker at its sides
-    under = 1 - TIP_TEETH_SHADOW * np.exp(-np.clip(tu - sk.up_edge, 0, None) / (LIP_SHADOW_REACH * src_w))
-    colour = look.lip[None, None] ** TONGUE_GAMMA * (shade * under)[..., None]
-    if look.grey:
-        colour = np.repeat((colour @ LUMA)[..., None], 3, axis=2)
-    return alpha.astype(np.float32), colour.astype(np.float32)
+    return alpha.astype(np.float32), _tip_colour(sk, look, shade)
 
 
 def _tip_between_teeth(sk: _Skull, look: MouthAppearance, share: float):
@@ -683,11 +685,17 @@ def _tip_between_teeth(sk: _Skull, look: MouthAppearance, share: float):
     across = np.clip(np.abs(su) / half, 0, 1)
     down = np.clip((tu - sk.up_edge) / (TEETH_TIP_DEPTH * src_w), 0, 1)  # 0 at the teeth's edge, 1 deep down
     shade = (TONGUE_BACK + (TONGUE_TOP - TONGUE_BACK) * np.sqrt(1 - across ** 2)) * (1 - (1 - TONGUE_BACK) * down)
-    under = 1 - TIP_TEETH_SHADOW * np.exp(-np.clip(tu - sk.up_edge, 0, None) / (LIP_SHADOW_REACH * src_w))
+    return alpha.astype(np.float32), _tip_colour(sk, look, shade)
+
+
+def _tip_colour(sk: _Skull, look: MouthAppearance, shade: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` float32: the tongue tip's colour (the photo's lips, darker and more saturated) at ``shade``
+    (``(h, w)``), in the upper teeth's shadow right under their edge."""
+    under = 1 - TIP_TEETH_SHADOW * np.exp(-np.clip(sk.tu - sk.up_edge, 0, None) / (LIP_SHADOW_REACH * sk.src_w))
     colour = look.lip[None, None] ** TONGUE_GAMMA * (shade * under)[..., None]
     if look.grey:
         colour = np.repeat((colour @ LUMA)[..., None], 3, axis=2)
-    return alpha.astype(np.float32), colour.astype(np.float32)
+    return colour.astype(np.float32)
 
 
 def _teeth_likeness(pixels: np.ndarray, look: MouthAppearance) -> np.ndarray:

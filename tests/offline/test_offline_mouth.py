@@ -49,13 +49,11 @@ def _eyes_painted(state, colour):
     import numpy as np
 
     from audio2kp.offline.keypoint_set import LANDMARK_SET
-    from talking_head.offline.mouth import EYE_LIDS, _polygon_mask
+    from talking_head.offline.mouth import eye_mask
 
     image = state.image[0, :3].permute(1, 2, 0).numpy().copy()
     kp = LANDMARK_SET.select(state.landmarks.astype(np.float64))
-    for upper, lower in EYE_LIDS:
-        poly = np.concatenate([kp[LANDMARK_SET.group(upper)], kp[LANDMARK_SET.group(lower)][::-1]])
-        image[_polygon_mask(image.shape[:2], poly, 0.0) > 0.5] = colour
+    image[eye_mask(image.shape[:2], kp)] = colour
     return image, kp
 
 
